@@ -1,0 +1,117 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { type Credentials, DEFAULT_CREDENTIAL, parseCredentialList } from './credentials.js';
+import { booleanFlag, logLevel, port, positiveInt, positiveNumber, url } from './env-types.js';
+
+export const SINK_KINDS = ['duckdb', 'postgres', 'files'] as const;
+export type SinkKind = (typeof SINK_KINDS)[number];
+
+/** Every environment variable fsx reads, in one place. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: logLevel,
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /** BullMQ prefix; the braces are a Redis Cluster hash tag so every queue key lands on one slot. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[A-Za-z0-9_-]+\}$/, 'must be a hash tag like {fsx}')
+    .default('{fsx}'),
+  FULLSTORY_BASE_URL: url(['https:', 'http:']).default('https://api.fullstory.com'),
+  FULLSTORY_API_KEY: z.string().min(1, 'must not be empty').optional(),
+  FULLSTORY_CREDENTIALS: z.string().default('').transform(parseCredentialList),
+  FULLSTORY_REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  QUOTA_BURST: positiveInt(50),
+  QUOTA_PER_MINUTE: positiveNumber(2),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port(3000),
+  WORKER_CONCURRENCY: positiveInt(4),
+  DATA_DIR: z.string().min(1).default('./data'),
+  STAGING_DIR: z.string().min(1).optional(),
+  DUCKDB_PATH: z.string().min(1).optional(),
+  DEFAULT_SINK: z
+    .enum(SINK_KINDS, { message: `must be one of ${SINK_KINDS.join(', ')}` })
+    .default('duckdb'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  POLL_MIN_DELAY_MS: positiveInt(2_000),
+  POLL_MAX_DELAY_MS: positiveInt(5 * 60_000),
+  EXPORT_MAX_RECREATES: z.coerce.number().int().min(0).default(2),
+  INTAKE_PUBLIC_URL: url(['https:', 'http:']).optional(),
+  PRETTY_LOGS: booleanFlag(false),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface FsxConfig {
+  env: 'development' | 'production' | 'test';
+  logLevel: z.infer<typeof logLevel>;
+  prettyLogs: boolean;
+  redis: { url: string; prefix: string };
+  fullstory: {
+    baseUrl: string;
+    credentials: Credentials;
+    requestTimeoutMs: number;
+    quota: { burst: number; perMinute: number };
+  };
+  intake: { host: string; port: number; publicUrl: string };
+  workers: { concurrency: number };
+  pipeline: { pollMinDelayMs: number; pollMaxDelayMs: number; maxRecreates: number };
+  storage: { dataDir: string; stagingDir: string };
+  sinks: { default: SinkKind; duckdbPath: string; postgresUrl?: string };
+}
+
+export const configSchema = envSchema
+  .transform((env): FsxConfig => {
+    const credentials = {
+      ...(env.FULLSTORY_API_KEY ? { [DEFAULT_CREDENTIAL]: env.FULLSTORY_API_KEY } : {}),
+      ...env.FULLSTORY_CREDENTIALS,
+    };
+    const dataDir = path.resolve(env.DATA_DIR);
+    return {
+      env: env.NODE_ENV,
+      logLevel: env.LOG_LEVEL,
+      prettyLogs: env.PRETTY_LOGS,
+      redis: { url: env.REDIS_URL, prefix: env.QUEUE_PREFIX },
+      fullstory: {
+        baseUrl: env.FULLSTORY_BASE_URL.replace(/\/+$/, ''),
+        credentials,
+        requestTimeoutMs: env.FULLSTORY_REQUEST_TIMEOUT_MS,
+        quota: { burst: env.QUOTA_BURST, perMinute: env.QUOTA_PER_MINUTE },
+      },
+      intake: {
+        host: env.HOST,
+        port: env.PORT,
+        publicUrl: env.INTAKE_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
+      },
+      workers: { concurrency: env.WORKER_CONCURRENCY },
+      pipeline: {
+        pollMinDelayMs: env.POLL_MIN_DELAY_MS,
+        pollMaxDelayMs: env.POLL_MAX_DELAY_MS,
+        maxRecreates: env.EXPORT_MAX_RECREATES,
+      },
+      storage: {
+        dataDir,
+        stagingDir: path.resolve(env.STAGING_DIR ?? path.join(dataDir, 'staging')),
+      },
+      sinks: {
+        default: env.DEFAULT_SINK,
+        duckdbPath: path.resolve(env.DUCKDB_PATH ?? path.join(dataDir, 'fsx.duckdb')),
+        ...(env.DATABASE_URL ? { postgresUrl: env.DATABASE_URL } : {}),
+      },
+    };
+  })
+  .superRefine((config, ctx) => {
+    if (config.pipeline.pollMinDelayMs > config.pipeline.pollMaxDelayMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['POLL_MIN_DELAY_MS'],
+        message: 'must not exceed POLL_MAX_DELAY_MS',
+      });
+    }
+    if (config.sinks.default === 'postgres' && !config.sinks.postgresUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message: 'is required when DEFAULT_SINK=postgres',
+      });
+    }
+  });

@@ -1,0 +1,2 @@
+export { type CreateLoggerOptions, createLogger, type Logger, REDACTED_PATHS } from './logger.js';
+export { SecretScrubber } from './secret-scrubber.js';

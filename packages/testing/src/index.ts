@@ -1,0 +1,10 @@
+export { findFreePort } from './free-port.js';
+export {
+  type LocalRedis,
+  RedisUnavailableError,
+  type StartRedisOptions,
+  startRedisServer,
+  waitForPing,
+} from './local-redis.js';
+export { type ProvidedRedis, provideRedis } from './provide-redis.js';
+export { type TestRedis, useTestRedis } from './test-redis.js';
