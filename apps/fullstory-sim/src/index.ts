@@ -1,0 +1,4 @@
+export type { SimContext } from './context.js';
+export { FAULT_KINDS, type FaultKind, type SimSegment, type SimulatorOptions } from './options.js';
+export { createSimulator, type Simulator } from './simulator.js';
+export type { ExportStats, SimStats } from './stats.js';

@@ -1,0 +1,44 @@
+import { FAULT_KINDS, type FaultKind } from './options.js';
+
+export interface ExportStats {
+  operationId: string;
+  segmentId: string;
+  type: string;
+  format: string;
+  timeRange: { start: string; end: string };
+  /** Filled once the file is generated: the exact rows a client must end up with. */
+  rows?: number;
+  hash?: string;
+  bytes?: number;
+  downloads: number;
+}
+
+/** Everything tests need to prove nothing was lost, duplicated or over-requested. */
+export class SimStats {
+  requests: Record<string, Record<string, number>> = {};
+  rateLimited = 0;
+  faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  exports: Record<string, ExportStats> = {};
+  operations = 0;
+
+  countRequest(route: string, status: number): void {
+    const byStatus = this.requests[route] ?? {};
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+    this.requests[route] = byStatus;
+    if (status === 429) this.rateLimited += 1;
+  }
+
+  countFault(kind: FaultKind): void {
+    this.faults[kind] += 1;
+  }
+
+  toJSON() {
+    return {
+      requests: this.requests,
+      rateLimited: this.rateLimited,
+      faults: this.faults,
+      operations: this.operations,
+      exports: this.exports,
+    };
+  }
+}

@@ -1,0 +1,10 @@
+export {
+  customFieldType,
+  EVENT_FIELDS,
+  type ExportKind,
+  type FieldSpec,
+  type FieldType,
+  fieldType,
+  INDIVIDUAL_FIELDS,
+} from './fields.js';
+export { canonicalRow, canonicalValue, type RawValue, RowDigest } from './row-digest.js';
