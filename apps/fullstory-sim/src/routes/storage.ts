@@ -44,7 +44,6 @@ export function storageRoutes(app: FastifyInstance, ctx: SimContext): void {
       path: file.path,
       bytes: file.bytes,
       fileName: exportFileName(operation),
-      route: STORAGE_ROUTE,
     });
   });
 }
