@@ -1,1 +1,7 @@
-export { type Acquired, bucketId, type Quota, RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
+export {
+  type Acquired,
+  bucketId,
+  type Quota,
+  RateLimiter,
+  type RateLimiterOptions,
+} from './rate-limiter.js';

@@ -77,12 +77,28 @@ describe('RateLimiter', () => {
     const run = promisify(execFile);
     const outputs = await Promise.all(
       Array.from({ length: 8 }, () =>
-        run(process.execPath, ['--import', 'tsx', child, redis.url, redis.prefix, 'na1.shared', String(burst), String(perMinute), String(durationMs)], {
-          env: { ...process.env, START_AT: String(startAt) },
-        }),
+        run(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            child,
+            redis.url,
+            redis.prefix,
+            'na1.shared',
+            String(burst),
+            String(perMinute),
+            String(durationMs),
+          ],
+          {
+            env: { ...process.env, START_AT: String(startAt) },
+          },
+        ),
       ),
     );
-    const results = outputs.map((o) => JSON.parse(o.stdout) as { granted: number; grantTimes: number[] });
+    const results = outputs.map(
+      (o) => JSON.parse(o.stdout) as { granted: number; grantTimes: number[] },
+    );
     const times = results.flatMap((r) => r.grantTimes).sort((a, b) => a - b);
     const granted = results.reduce((sum, r) => sum + r.granted, 0);
     const elapsedMs = (times.at(-1) ?? 0) - (times[0] ?? 0);
@@ -94,7 +110,9 @@ describe('RateLimiter', () => {
     for (let i = 0; i < times.length; i++) {
       for (let j = i + burst; j < times.length; j++) {
         const windowMs = (times[j] as number) - (times[i] as number);
-        expect(j - i + 1).toBeLessThanOrEqual(burst + Math.floor((perMinute / 60_000) * windowMs) + 1);
+        expect(j - i + 1).toBeLessThanOrEqual(
+          burst + Math.floor((perMinute / 60_000) * windowMs) + 1,
+        );
       }
     }
   }, 60_000);

@@ -11,7 +11,9 @@ export interface Quota {
   perMinute: number;
 }
 
-export type Acquired = { granted: true; remaining: number } | { granted: false; retryAfterMs: number };
+export type Acquired =
+  | { granted: true; remaining: number }
+  | { granted: false; retryAfterMs: number };
 
 export interface RateLimiterOptions {
   redis: Redis;
@@ -27,7 +29,13 @@ export interface RateLimiterOptions {
 }
 
 type RedisWithGcra = Redis & {
-  fsxGcra(key: string, op: string, interval: string, burst: string, penaltyMs: string): Promise<[number, string]>;
+  fsxGcra(
+    key: string,
+    op: string,
+    interval: string,
+    burst: string,
+    penaltyMs: string,
+  ): Promise<[number, string]>;
 };
 
 /** A hash of the key, never the key: what is in Redis must not reveal a credential. */

@@ -65,8 +65,11 @@ export function serveFile(
   const stream = createReadStream(file.path, { start, end: cut });
   stream.on('error', () => raw.destroy());
   stream.on('end', () => {
-    if (reset) raw.socket?.destroy();
-    else raw.end();
+    if (reset) {
+      // A destroyed socket never reaches onResponse: count it here.
+      ctx.stats.countRequest(`${request.method} ${request.routeOptions.url}`, status);
+      raw.socket?.destroy();
+    } else raw.end();
   });
   stream.pipe(raw, { end: false });
 }

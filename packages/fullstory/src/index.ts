@@ -1,0 +1,36 @@
+export {
+  type Bundle,
+  createDispatcher,
+  type ExportLocation,
+  FullStoryClient,
+  type FullStoryClientOptions,
+  type Operation,
+  unescapeLocation,
+} from './client.js';
+export { checkLocation, type DownloadResult } from './download.js';
+export {
+  DownloadExpiredError,
+  DownloadRejectedError,
+  type FieldDetail,
+  ForbiddenError,
+  FullStoryError,
+  type FullStoryErrorCode,
+  InvalidRequestError,
+  isFullStoryError,
+  NotFoundError,
+  RateLimitedError,
+  TransientError,
+  UnauthorizedError,
+  UnexpectedResponseError,
+} from './errors.js';
+export {
+  type ExportFormat,
+  type ExportType,
+  exportRequestBody,
+  normalizeExportFormat,
+  normalizeExportType,
+  type RequestStyle,
+  type SegmentExportRequest,
+  type TimeRange,
+} from './export-request.js';
+export type { Segment } from './schemas.js';
