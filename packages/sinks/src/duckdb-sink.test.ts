@@ -1,0 +1,86 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { generateExportFile } from '@fsx/fullstory-sim';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbSink } from './index.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-duck-'));
+});
+
+describe('DuckDbSink', () => {
+  it.each([
+    ['events', 'json'],
+    ['events', 'ndjson'],
+    ['events', 'csv'],
+    ['individuals', 'json'],
+    ['individuals', 'csv'],
+  ] as const)('loads %s as %s with exactly the generated rows', async (kind, format) => {
+    const file = path.join(dir, `${kind}.${format}.gz`);
+    const generated = await generateExportFile({ path: file, type: kind, format, rows: 700 });
+    const sink = new DuckDbSink({ path: path.join(dir, `${kind}-${format}.duckdb`) });
+    const result = await sink.load({ exportId: 'exp-1', kind, format, file });
+    expect(result.rows).toBe(700);
+    expect(await sink.digest(kind, 'exp-1')).toEqual({ count: 700, hash: generated.hash });
+  });
+
+  it('replaces an export on a re-run instead of duplicating it, and keeps other exports', async () => {
+    const sink = new DuckDbSink({ path: path.join(dir, 'rerun.duckdb') });
+    const a = path.join(dir, 'a.ndjson.gz');
+    const b = path.join(dir, 'b.ndjson.gz');
+    const infoA = await generateExportFile({
+      path: a,
+      type: 'events',
+      format: 'ndjson',
+      rows: 300,
+      seed: 'a',
+    });
+    const infoB = await generateExportFile({
+      path: b,
+      type: 'events',
+      format: 'ndjson',
+      rows: 200,
+      seed: 'b',
+    });
+    await sink.load({ exportId: 'A', kind: 'events', format: 'ndjson', file: a });
+    await sink.load({ exportId: 'B', kind: 'events', format: 'ndjson', file: b });
+    await sink.load({ exportId: 'A', kind: 'events', format: 'ndjson', file: a });
+    expect(await sink.digest('events', 'A')).toEqual({ count: 300, hash: infoA.hash });
+    expect(await sink.digest('events', 'B')).toEqual({ count: 200, hash: infoB.hash });
+  });
+
+  it('keeps ids above 2^53 to the digit', async () => {
+    const file = path.join(dir, 'ids.json.gz');
+    await generateExportFile({ path: file, type: 'individuals', format: 'json', rows: 50 });
+    const sink = new DuckDbSink({ path: path.join(dir, 'ids.duckdb') });
+    await sink.load({ exportId: 'ids', kind: 'individuals', format: 'json', file });
+    const ids = await sink.withConnection(async (db) =>
+      (
+        await db.runAndReadAll(
+          'SELECT "IndvId"::VARCHAR AS id FROM individuals ORDER BY "IndvId" LIMIT 2',
+        )
+      ).getRowObjectsJS(),
+    );
+    expect(ids.map((r) => r.id)).toEqual(['9007199254740993', String(9007199254740993n + 104729n)]);
+  });
+
+  it('leaves the previous rows in place when a load fails part-way', async () => {
+    const sink = new DuckDbSink({ path: path.join(dir, 'atomic.duckdb') });
+    const good = path.join(dir, 'good.csv.gz');
+    const info = await generateExportFile({ path: good, type: 'events', format: 'csv', rows: 100 });
+    await sink.load({ exportId: 'X', kind: 'events', format: 'csv', file: good });
+    await expect(
+      sink.load({
+        exportId: 'X',
+        kind: 'events',
+        format: 'csv',
+        file: path.join(dir, 'missing.csv.gz'),
+      }),
+    ).rejects.toMatchObject({
+      code: 'sink.load_failed',
+    });
+    expect(await sink.digest('events', 'X')).toEqual({ count: 100, hash: info.hash });
+  });
+});

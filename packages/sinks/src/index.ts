@@ -1,0 +1,2 @@
+export { DuckDbSink, type DuckDbSinkOptions } from './duckdb-sink.js';
+export { type FileFormat, type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';

@@ -1,0 +1,41 @@
+import type { ExportKind } from '@fsx/export-schema';
+
+export type FileFormat = 'json' | 'ndjson' | 'csv';
+
+export interface LoadInput {
+  /** fsx's export id: a re-run of the same export replaces exactly these rows. */
+  exportId: string;
+  kind: ExportKind;
+  format: FileFormat;
+  /** A gzipped export file in the staging store. */
+  file: string;
+}
+
+export interface LoadResult {
+  rows: number;
+  /** Columns this load added to the table (fields FullStory started sending). */
+  newColumns: string[];
+}
+
+/** Where exports land. Every load is all-or-nothing and replaces that export's earlier rows. */
+export interface Sink {
+  readonly kind: string;
+  load(input: LoadInput): Promise<LoadResult>;
+  close(): Promise<void>;
+}
+
+export class SinkError extends Error {
+  readonly code: 'sink.busy' | 'sink.load_failed';
+  readonly retryable: boolean;
+
+  constructor(
+    code: 'sink.busy' | 'sink.load_failed',
+    message: string,
+    options: { cause?: unknown; retryable?: boolean } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'SinkError';
+    this.code = code;
+    this.retryable = options.retryable ?? code === 'sink.busy';
+  }
+}
