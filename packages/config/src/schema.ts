@@ -20,6 +20,16 @@ export const envSchema = z.object({
   FULLSTORY_API_KEY: z.string().min(1, 'must not be empty').optional(),
   FULLSTORY_CREDENTIALS: z.string().default('').transform(parseCredentialList),
   FULLSTORY_REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  /** Hosts download locations may point at (comma-separated); empty allows any https host. */
+  FULLSTORY_DOWNLOAD_HOSTS: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    ),
   QUOTA_BURST: positiveInt(50),
   QUOTA_PER_MINUTE: positiveNumber(2),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -50,6 +60,7 @@ export interface FsxConfig {
     baseUrl: string;
     credentials: Credentials;
     requestTimeoutMs: number;
+    downloadHosts: string[];
     quota: { burst: number; perMinute: number };
   };
   intake: { host: string; port: number; publicUrl: string };
@@ -75,6 +86,7 @@ export const configSchema = envSchema
         baseUrl: env.FULLSTORY_BASE_URL.replace(/\/+$/, ''),
         credentials,
         requestTimeoutMs: env.FULLSTORY_REQUEST_TIMEOUT_MS,
+        downloadHosts: env.FULLSTORY_DOWNLOAD_HOSTS,
         quota: { burst: env.QUOTA_BURST, perMinute: env.QUOTA_PER_MINUTE },
       },
       intake: {

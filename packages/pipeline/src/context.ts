@@ -1,0 +1,32 @@
+import type { FullStoryClient } from '@fsx/fullstory';
+import type { Logger } from '@fsx/logger';
+import type { StageQueues } from '@fsx/queues';
+import type { RateLimiter } from '@fsx/rate-limit';
+import type { Sink } from '@fsx/sinks';
+import type { ExportStore } from './export-store.js';
+import type { StagingStore } from './staging.js';
+
+export interface FullStoryAccess {
+  client: FullStoryClient;
+  /** Used only as the rate limiter's bucket identity (hashed there). */
+  apiKey: string;
+}
+
+/** What the stage processors need, passed in: nothing here reads the environment. */
+export interface PipelineDeps {
+  store: ExportStore;
+  queues: StageQueues;
+  limiter: RateLimiter;
+  /** Resolves a credential name to a client; throws UnknownCredentialError. */
+  fullstory(credential: string): FullStoryAccess;
+  sink(name: string): Sink;
+  staging: StagingStore;
+  logger: Logger;
+  settings: {
+    pollMinDelayMs: number;
+    pollMaxDelayMs: number;
+    maxRecreates: number;
+    /** Times an expired download may go back to fetch before the export fails. @defaultValue 5 */
+    maxDownloadRestarts?: number;
+  };
+}

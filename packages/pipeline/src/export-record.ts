@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+export const EXPORT_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type ExportState = (typeof EXPORT_STATES)[number];
+export const TERMINAL_STATES: readonly ExportState[] = ['completed', 'failed', 'cancelled'];
+
+const timeRangeSchema = z.object({ start: z.string().optional(), end: z.string().optional() });
+
+export const exportSpecSchema = z.object({
+  segmentId: z.string().min(1),
+  type: z.enum(['events', 'individuals']),
+  format: z.enum(['json', 'ndjson', 'csv']),
+  timeRange: timeRangeSchema.optional(),
+  segmentTimeRange: timeRangeSchema.optional(),
+});
+export type ExportSpec = z.infer<typeof exportSpecSchema>;
+
+/** Everything fsx knows about one export. Lives in Redis; every stage reads and updates it. */
+export interface ExportRecord {
+  id: string;
+  state: ExportState;
+  /** The stage the export is in; absent (null in the API) once it ended. */
+  stage?: string | null;
+  /** Hand-offs so far; the current stage job carries the same number. */
+  step: number;
+  spec: ExportSpec;
+  /** Name of the credential in config; never the key itself. */
+  credential: string;
+  sink: string;
+  /** FullStory's estimatePctComplete while the operation runs; 100 when done. */
+  progress: number;
+  operationId?: string;
+  operationStartedAt?: string;
+  searchExportId?: string;
+  rows?: number;
+  newColumns?: string[];
+  bytes?: number;
+  polls: number;
+  recreates: number;
+  downloadRestarts: number;
+  lastError?: string;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  /** Short-lived signed URL: a capability, kept out of API responses and job data. */
+  download?: { location: string; expires?: string };
+  stagedFile?: string;
+}
+
+/** What the HTTP API shows: the record without the signed URL or file paths. */
+export function publicView(record: ExportRecord) {
+  const { download: _download, stagedFile: _stagedFile, ...visible } = record;
+  return { ...visible, stage: record.stage ?? null };
+}

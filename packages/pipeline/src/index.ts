@@ -1,0 +1,19 @@
+export type { FullStoryAccess, PipelineDeps } from './context.js';
+export { ExportFailedError, UnknownCredentialError, WaitSignal } from './errors.js';
+export {
+  EXPORT_STATES,
+  type ExportRecord,
+  type ExportSpec,
+  type ExportState,
+  exportSpecSchema,
+  publicView,
+  TERMINAL_STATES,
+} from './export-record.js';
+export { type ExportPatch, ExportStore, type NewExport } from './export-store.js';
+export { type PollBounds, type PollObservation, pollDelayMs } from './poll-schedule.js';
+export { createPipelineRuntime, type PipelineRuntime } from './runtime.js';
+export { type StageHandler, type StageRun, stageProcessor } from './stage-runner.js';
+export { StagingStore, verifyGzip } from './staging.js';
+export { cancelExport, submitExport } from './submit.js';
+export { createStageWorker, type StageWorkerOptions } from './worker.js';
+export { runWorkerApp } from './worker-app.js';

@@ -1,0 +1,108 @@
+import { readdir } from 'node:fs/promises';
+import { useTestRedis } from '@fsx/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cancelExport, publicView } from './index.js';
+import { startPipeline } from './pipeline-test-helpers.js';
+
+const redis = useTestRedis();
+let p: Awaited<ReturnType<typeof startPipeline>>;
+beforeAll(async () => {
+  p = await startPipeline(redis);
+});
+afterAll(() => p.stop());
+
+const simRows = (searchExportId: string | undefined) => {
+  const stats = p.sim.stats.exports[searchExportId as string];
+  return { count: stats?.rows, hash: stats?.hash };
+};
+
+describe('the pipeline, in process, against the simulator', () => {
+  it.each([
+    ['events', 'json'],
+    ['events', 'ndjson'],
+    ['individuals', 'csv'],
+  ] as const)(
+    'lands exactly the generated rows of an %s %s export in DuckDB',
+    async (type, format) => {
+      const { record } = await p.submit({ type, format });
+      const done = await p.waitFor(record.id);
+      expect(done).toMatchObject({ state: 'completed', rows: 400, progress: 100 });
+      expect(publicView(done).stage).toBeNull();
+      expect(done.download).toBeUndefined();
+      expect(await p.digest(type, record.id)).toEqual(simRows(done.searchExportId));
+      expect(done.polls).toBeLessThanOrEqual(3);
+      expect(await readdir(p.config.storage.stagingDir)).not.toContain(`${record.id}.${format}.gz`);
+    },
+  );
+
+  it('fetches a fresh URL when the first one expired', async () => {
+    p.sim.injectFault('early_expiry');
+    const { record } = await p.submit({
+      timeRange: { start: '2026-10-01T00:00:00Z', end: '2026-10-02T00:00:00Z' },
+    });
+    const done = await p.waitFor(record.id);
+    expect(done).toMatchObject({ state: 'completed', downloadRestarts: 1 });
+    expect(await p.digest('events', record.id)).toEqual(simRows(done.searchExportId));
+    expect(p.sim.stats.faults.early_expiry).toBe(1);
+  });
+
+  it('creates the export again when FullStory reports an ERROR, with the same rows', async () => {
+    p.sim.injectFault('operation_error');
+    const { record } = await p.submit({
+      timeRange: { start: '2026-09-01T00:00:00Z', end: '2026-09-02T00:00:00Z' },
+    });
+    const done = await p.waitFor(record.id);
+    expect(done).toMatchObject({ state: 'completed', recreates: 1, rows: 400 });
+    expect(await p.digest('events', record.id)).toEqual(simRows(done.searchExportId));
+  });
+
+  it('survives a reset and a truncated gzip during download', async () => {
+    p.sim.injectFault('reset');
+    p.sim.injectFault('truncate');
+    const { record } = await p.submit({
+      format: 'csv',
+      timeRange: { start: '2026-08-01T00:00:00Z', end: '2026-08-02T00:00:00Z' },
+    });
+    const done = await p.waitFor(record.id);
+    expect(done.state).toBe('completed');
+    expect(await p.digest('events', record.id)).toEqual(simRows(done.searchExportId));
+  });
+
+  it("fails with FullStory's details once re-creation is exhausted", async () => {
+    p.sim.injectFault('operation_error', 3);
+    const { record } = await p.submit({
+      timeRange: { start: '2026-07-01T00:00:00Z', end: '2026-07-02T00:00:00Z' },
+    });
+    const done = await p.waitFor(record.id);
+    expect(done).toMatchObject({ state: 'failed', recreates: 2 });
+    expect(done.lastError).toMatch(/could not build the export after 3 tries: export failed/);
+  });
+
+  it('cancels an export: pending jobs go, the record says cancelled, nothing more is called', async () => {
+    const { record } = await p.submit({
+      timeRange: { start: '2026-06-01T00:00:00Z', end: '2026-06-02T00:00:00Z' },
+    });
+    await p.waitFor(record.id, ['running']);
+    const cancelled = await cancelExport(p.runtime.deps.store, p.runtime.deps.queues, record.id);
+    expect(cancelled?.state).toBe('cancelled');
+    await new Promise((r) => setTimeout(r, 800));
+    const after = await p.runtime.deps.store.get(record.id);
+    expect(after?.state).toBe('cancelled');
+    expect(after?.rows).toBeUndefined();
+    expect(await p.digest('events', record.id)).toEqual({ count: 0, hash: '0'.repeat(32) });
+  });
+
+  it('returns the same export for a repeated idempotency key and enqueues it once', async () => {
+    const range = { start: '2026-05-01T00:00:00Z', end: '2026-05-02T00:00:00Z' };
+    const first = await p.submit({ timeRange: range }, 'key-123');
+    const second = await p.submit({ timeRange: range }, 'key-123');
+    expect(second.created).toBe(false);
+    expect(second.record.id).toBe(first.record.id);
+    const done = await p.waitFor(first.record.id);
+    expect(done.state).toBe('completed');
+    const created = Object.values(p.sim.stats.exports).filter(
+      (e) => e.timeRange.start === '2026-05-01T00:00:00.000Z',
+    );
+    expect(created).toHaveLength(1);
+  });
+});

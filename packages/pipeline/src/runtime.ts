@@ -1,0 +1,76 @@
+import type { FsxConfig } from '@fsx/config';
+import { createDispatcher, FullStoryClient } from '@fsx/fullstory';
+import type { Logger } from '@fsx/logger';
+import { closeQueues, createRedis, createStageQueues } from '@fsx/queues';
+import { RateLimiter } from '@fsx/rate-limit';
+import { DuckDbSink, type Sink } from '@fsx/sinks';
+import type { FullStoryAccess, PipelineDeps } from './context.js';
+import { UnknownCredentialError } from './errors.js';
+import { ExportStore } from './export-store.js';
+import { StagingStore } from './staging.js';
+
+export interface PipelineRuntime {
+  deps: PipelineDeps;
+  /** The blocking connection workers use (maxRetriesPerRequest: null). */
+  workerConnection: ReturnType<typeof createRedis>;
+  close(): Promise<void>;
+}
+
+/** Builds everything the stages need from validated config. Used by the worker apps and tests. */
+export function createPipelineRuntime(config: FsxConfig, logger: Logger): PipelineRuntime {
+  const redis = createRedis(config.redis.url, 'worker');
+  const workerConnection = createRedis(config.redis.url, 'worker');
+  const queues = createStageQueues(redis, config.redis.prefix);
+  const dispatcher = createDispatcher();
+  const clients = new Map<string, FullStoryAccess>();
+  const sinks = new Map<string, Sink>();
+
+  const deps: PipelineDeps = {
+    store: new ExportStore(redis, config.redis.prefix),
+    queues,
+    limiter: new RateLimiter({ redis, prefix: config.redis.prefix, quota: config.fullstory.quota }),
+    fullstory(credential) {
+      const apiKey = config.fullstory.credentials[credential];
+      if (!apiKey) throw new UnknownCredentialError(credential);
+      let access = clients.get(credential);
+      if (!access) {
+        access = {
+          apiKey,
+          client: new FullStoryClient({
+            baseUrl: config.fullstory.baseUrl,
+            apiKey,
+            dispatcher,
+            timeoutMs: config.fullstory.requestTimeoutMs,
+            downloadHosts: config.fullstory.downloadHosts,
+          }),
+        };
+        clients.set(credential, access);
+      }
+      return access;
+    },
+    sink(name) {
+      let sink = sinks.get(name);
+      if (!sink) {
+        if (name !== 'duckdb') throw new Error(`sink "${name}" is not available yet`);
+        sink = new DuckDbSink({ path: config.sinks.duckdbPath });
+        sinks.set(name, sink);
+      }
+      return sink;
+    },
+    staging: new StagingStore(config.storage.stagingDir),
+    logger,
+    settings: config.pipeline,
+  };
+
+  return {
+    deps,
+    workerConnection,
+    async close() {
+      await closeQueues(queues);
+      await Promise.all([...sinks.values()].map((s) => s.close()));
+      await dispatcher.close();
+      redis.disconnect();
+      workerConnection.disconnect();
+    },
+  };
+}

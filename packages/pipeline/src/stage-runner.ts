@@ -1,0 +1,136 @@
+import { isFullStoryError, type RateLimitedError } from '@fsx/fullstory';
+import { enqueueStage, type Stage, type StageJob, stageJobSchema } from '@fsx/queues';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { FullStoryAccess, PipelineDeps } from './context.js';
+import { ExportFailedError, WaitSignal } from './errors.js';
+import type { ExportRecord } from './export-record.js';
+import { type ExportPatch, ExportStore } from './export-store.js';
+
+/** What a stage handler gets: the export, and the only ways it may act on it. */
+export interface StageRun {
+  record: ExportRecord;
+  job: Job<StageJob>;
+  deps: PipelineDeps;
+  /** Takes a token from the shared limiter, then makes the call; 429s penalize every process. */
+  callFullStory<T>(call: (access: FullStoryAccess) => Promise<T>): Promise<T>;
+  /** Saves state the stage learned, without moving on. */
+  save(patch: ExportPatch): Promise<void>;
+  /** Moves the export to `next` (idempotent: the next job's id comes from the step). */
+  handoff(next: Stage, patch?: ExportPatch, options?: { delayMs?: number }): Promise<void>;
+  /** Ends the export successfully. */
+  complete(patch: ExportPatch): Promise<void>;
+}
+
+export type StageHandler = (run: StageRun) => Promise<void>;
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Wraps a stage handler as a BullMQ processor: loads the export, skips jobs a newer step has
+ * superseded or an export that ended, turns waits into delayed jobs (the worker takes other work
+ * meanwhile), and turns errors into retries or a failed export with the reason.
+ */
+export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageHandler) {
+  return async (job: Job<StageJob>, token?: string): Promise<void> => {
+    const data = stageJobSchema.parse(job.data);
+    const log = deps.logger.child({
+      stage,
+      exportId: data.exportId,
+      step: data.step,
+      jobId: job.id,
+    });
+    let record = await deps.store.get(data.exportId);
+    if (!record) {
+      log.warn('export record not found; dropping job');
+      return;
+    }
+    if (ExportStore.isTerminal(record) || data.step < record.step) {
+      log.debug({ state: record.state, recordStep: record.step }, 'job superseded; nothing to do');
+      return;
+    }
+    if (data.step > record.step || record.state === 'queued') {
+      // The previous stage enqueued this job but stopped before recording the hand-off.
+      record =
+        (await deps.store.update(record.id, { step: data.step, stage, state: 'running' })) ??
+        record;
+    }
+    const current = record;
+    const run: StageRun = {
+      record: current,
+      job,
+      deps,
+      async callFullStory(call) {
+        const access = deps.fullstory(current.credential);
+        const acquired = await deps.limiter.acquire(access.apiKey);
+        if (!acquired.granted) throw new WaitSignal(acquired.retryAfterMs, 'rate limiter');
+        try {
+          return await call(access);
+        } catch (error) {
+          if (isFullStoryError(error, 'fullstory.rate_limited')) {
+            const retryAfterMs = (error as RateLimitedError).retryAfterMs;
+            await deps.limiter.penalize(access.apiKey, retryAfterMs);
+            throw new WaitSignal(retryAfterMs, 'FullStory answered 429');
+          }
+          throw error;
+        }
+      },
+      async save(patch) {
+        await deps.store.update(current.id, patch);
+      },
+      async handoff(next, patch = {}, options = {}) {
+        const step = data.step + 1;
+        if (Object.keys(patch).length > 0) await deps.store.update(current.id, patch);
+        await enqueueStage(deps.queues, next, { exportId: current.id, step }, options);
+        // A hand-off that goes back (expired URL, failed operation) keeps its reason in lastError.
+        await deps.store.update(current.id, {
+          step,
+          stage: next,
+          ...('lastError' in patch ? {} : { lastError: null }),
+        });
+        log.info({ next, step }, 'handed off');
+      },
+      async complete(patch) {
+        await deps.store.update(current.id, {
+          ...patch,
+          state: 'completed',
+          stage: null,
+          progress: 100,
+          finishedAt: new Date().toISOString(),
+          lastError: null,
+        });
+        log.info({ rows: patch.rows }, 'export completed');
+      },
+    };
+
+    try {
+      await handler(run);
+    } catch (error) {
+      if (error instanceof WaitSignal) {
+        const jitter = Math.floor(Math.random() * Math.min(1_000, error.delayMs * 0.1 + 50));
+        log.debug({ delayMs: error.delayMs, reason: error.reason }, 'waiting');
+        await job.moveToDelayed(Date.now() + error.delayMs + jitter, token);
+        throw new DelayedError();
+      }
+      const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const retryable =
+        !(error instanceof ExportFailedError) &&
+        (isFullStoryError(error)
+          ? error.retryable
+          : (error as { retryable?: boolean })?.retryable !== false);
+      if (!retryable || finalAttempt) {
+        await deps.store.update(current.id, {
+          state: 'failed',
+          lastError: `${stage}: ${describe(error)}`,
+          finishedAt: new Date().toISOString(),
+        });
+        log.error({ err: error }, 'export failed');
+        throw new UnrecoverableError(`${stage}: ${describe(error)}`);
+      }
+      await deps.store.update(current.id, { lastError: `${stage}: ${describe(error)}` });
+      log.warn({ err: error, attempt: job.attemptsMade + 1 }, 'stage failed; will retry');
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,47 @@
+import { isFullStoryError, TransientError } from '@fsx/fullstory';
+import { ExportFailedError } from '../errors.js';
+import type { StageHandler } from '../stage-runner.js';
+import { verifyGzip } from '../staging.js';
+
+/**
+ * Streams the file into the staging store, resuming a partial file a killed run left behind.
+ * An expired URL goes back to fetch for a fresh one; a corrupt gzip is downloaded again.
+ */
+export const downloadStage: StageHandler = async (run) => {
+  const { record, deps } = run;
+  const maxRestarts = deps.settings.maxDownloadRestarts ?? 5;
+  const backToFetch = async (reason: string) => {
+    if (record.downloadRestarts >= maxRestarts || !record.searchExportId) {
+      throw new ExportFailedError(`download: ${reason}, and no fresh location can be had`);
+    }
+    await run.handoff('fetch', {
+      download: null,
+      downloadRestarts: record.downloadRestarts + 1,
+      lastError: reason,
+    });
+  };
+  if (!record.download) return backToFetch('no download location');
+  if (record.download.expires && Date.parse(record.download.expires) <= Date.now()) {
+    return backToFetch('the download location expired before it was used');
+  }
+
+  await deps.staging.prepare();
+  const file = deps.staging.pathFor(record.id, record.spec.format);
+  const { client } = deps.fullstory(record.credential);
+  try {
+    const result = await client.downloadExport(record.download.location, file, { resume: true });
+    await verifyGzip(file).catch(async (error: unknown) => {
+      await deps.staging.remove(file);
+      throw new TransientError(`download: the file is not a whole gzip (${String(error)})`, {
+        cause: error,
+      });
+    });
+    await run.handoff('ingest', { stagedFile: file, bytes: result.bytes });
+  } catch (error) {
+    if (isFullStoryError(error, 'fullstory.download_expired')) {
+      await deps.staging.remove(file);
+      return backToFetch(error.message);
+    }
+    throw error;
+  }
+};

@@ -1,0 +1,34 @@
+import { access } from 'node:fs/promises';
+import type { StageHandler } from '../stage-runner.js';
+
+/** Loads the staged file into the export's sink (replacing any earlier load), then cleans up. */
+export const ingestStage: StageHandler = async (run) => {
+  const { record, deps } = run;
+  const file = record.stagedFile ?? deps.staging.pathFor(record.id, record.spec.format);
+  const present = await access(file).then(
+    () => true,
+    () => false,
+  );
+  if (!present) {
+    // Lost between stages (a wiped volume): download it again rather than fail.
+    await run.handoff('download', {
+      stagedFile: null,
+      lastError: 'staged file missing; downloading again',
+    });
+    return;
+  }
+  const result = await deps.sink(record.sink).load({
+    exportId: record.id,
+    kind: record.spec.type,
+    format: record.spec.format,
+    file,
+  });
+  await run.job.updateProgress(100);
+  await run.complete({
+    rows: result.rows,
+    ...(result.newColumns.length > 0 ? { newColumns: result.newColumns } : {}),
+    stagedFile: null,
+    download: null,
+  });
+  await deps.staging.remove(file);
+};

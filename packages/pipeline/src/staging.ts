@@ -1,0 +1,38 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+
+/** Files between download and ingest. A directory; a shared volume when workers span machines. */
+export class StagingStore {
+  constructor(readonly dir: string) {}
+
+  /** Named by our export id and format only: a server-given file name never becomes a path. */
+  pathFor(exportId: string, format: string): string {
+    if (!/^[A-Za-z0-9-]+$/.test(exportId)) throw new Error(`unsafe export id ${exportId}`);
+    return path.join(this.dir, `${exportId}.${format}.gz`);
+  }
+
+  async prepare(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  async remove(file: string): Promise<void> {
+    await rm(file, { force: true });
+  }
+}
+
+/** Reads a gzip file through to its end: throws on a truncated or corrupt file. */
+export async function verifyGzip(file: string): Promise<void> {
+  await pipeline(
+    createReadStream(file),
+    createGunzip(),
+    new Writable({
+      write(_chunk, _encoding, done) {
+        done();
+      },
+    }),
+  );
+}

@@ -1,0 +1,17 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Workers block on Redis and must ride out a restart: no per-command retry limit. Producers (the
+ * intake) fail fast instead, so an HTTP caller gets a 503 rather than a hung request.
+ */
+export function createRedis(
+  url: string,
+  role: 'worker' | 'producer',
+  options: RedisOptions = {},
+): Redis {
+  const roleOptions: RedisOptions =
+    role === 'worker'
+      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 };
+  return new Redis(url, { ...roleOptions, ...options });
+}

@@ -1,0 +1,11 @@
+export {
+  JOB_OPTIONS,
+  RETENTION,
+  STAGES,
+  type Stage,
+  type StageJob,
+  stageJobId,
+  stageJobSchema,
+} from './catalog.js';
+export { createRedis } from './connection.js';
+export { closeQueues, createStageQueues, enqueueStage, type StageQueues } from './queues.js';

@@ -1,0 +1,47 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  JOB_OPTIONS,
+  RETENTION,
+  STAGES,
+  type Stage,
+  type StageJob,
+  stageJobId,
+  stageJobSchema,
+} from './catalog.js';
+
+export type StageQueues = Record<Stage, Queue<StageJob>>;
+
+export function createStageQueues(connection: Redis, prefix: string): StageQueues {
+  return Object.fromEntries(
+    STAGES.map((stage) => [
+      stage,
+      new Queue<StageJob>(stage, {
+        connection,
+        prefix,
+        defaultJobOptions: { ...JOB_OPTIONS[stage], ...RETENTION },
+      }),
+    ]),
+  ) as StageQueues;
+}
+
+/**
+ * Enqueues a stage's job. The id comes from export and step, so enqueueing the same hand-off
+ * twice (a stage re-run after a stall) yields one job.
+ */
+export async function enqueueStage(
+  queues: StageQueues,
+  stage: Stage,
+  job: StageJob,
+  options: { delayMs?: number } = {},
+): Promise<void> {
+  const data = stageJobSchema.parse(job);
+  await queues[stage].add(stage, data, {
+    jobId: stageJobId(stage, data.exportId, data.step),
+    ...(options.delayMs ? { delay: Math.max(0, Math.round(options.delayMs)) } : {}),
+  });
+}
+
+export async function closeQueues(queues: StageQueues): Promise<void> {
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+}
