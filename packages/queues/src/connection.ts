@@ -15,3 +15,19 @@ export function createRedis(
       : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 };
   return new Redis(url, { ...roleOptions, ...options });
 }
+
+/** Resolves once `redis` is connected; false after `timeoutMs` (the caller decides what that means). */
+export function waitUntilReady(redis: Redis, timeoutMs = 5_000): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -7,5 +7,5 @@ export {
   stageJobId,
   stageJobSchema,
 } from './catalog.js';
-export { createRedis } from './connection.js';
+export { createRedis, waitUntilReady } from './connection.js';
 export { closeQueues, createStageQueues, enqueueStage, type StageQueues } from './queues.js';

@@ -12,16 +12,22 @@ import {
 
 export type StageQueues = Record<Stage, Queue<StageJob>>;
 
-export function createStageQueues(connection: Redis, prefix: string): StageQueues {
+export function createStageQueues(
+  connection: Redis,
+  prefix: string,
+  options: { onError?: (error: Error, stage: Stage) => void } = {},
+): StageQueues {
   return Object.fromEntries(
-    STAGES.map((stage) => [
-      stage,
-      new Queue<StageJob>(stage, {
+    STAGES.map((stage) => {
+      const queue = new Queue<StageJob>(stage, {
         connection,
         prefix,
         defaultJobOptions: { ...JOB_OPTIONS[stage], ...RETENTION },
-      }),
-    ]),
+      });
+      // Unhandled, a connection error would be thrown from the event emitter.
+      queue.on('error', (error) => options.onError?.(error, stage));
+      return [stage, queue];
+    }),
   ) as StageQueues;
 }
 

@@ -1,0 +1,63 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly error: string,
+    message: string,
+    readonly issues?: { path: string; message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+function isRedisDown(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  return /enableOfflineQueue|Connection is closed|ECONNREFUSED|max retries|Stream isn't writeable/i.test(
+    message,
+  );
+}
+
+/**
+ * One error shape for every route: `{error, message, issues?}`. Bad input lists every field
+ * problem; Redis down is a 503 the caller can retry; anything else is a 500 that says nothing
+ * of the inside.
+ */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = error.validation.map((v) => ({
+        path:
+          `${error.validationContext ?? ''}${v.instancePath}`.replace(/^body\/?/, '') || '(root)',
+        message: v.message ?? 'is invalid',
+      }));
+      return reply.code(400).send({
+        error: 'invalid_request',
+        message: issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+        issues,
+      });
+    }
+    if (error instanceof HttpError) {
+      return reply.code(error.statusCode).send({
+        error: error.error,
+        message: error.message,
+        ...(error.issues ? { issues: error.issues } : {}),
+      });
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply
+        .code(error.statusCode)
+        .send({ error: error.code ?? 'bad_request', message: error.message });
+    }
+    if (isRedisDown(error)) {
+      request.log.error({ err: error }, 'Redis unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ error: 'unavailable', message: 'the queue store is unavailable; retry shortly' });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+  });
+}

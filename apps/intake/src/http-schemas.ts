@@ -1,0 +1,67 @@
+import { SINK_KINDS } from '@fsx/config';
+import { normalizeExportFormat, normalizeExportType } from '@fsx/fullstory';
+import { EXPORT_STATES } from '@fsx/pipeline';
+import { z } from 'zod';
+
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
+
+const timestamp = z
+  .string()
+  .refine(
+    (v) => RFC3339.test(v) && !Number.isNaN(Date.parse(v)),
+    'must be an RFC 3339 timestamp like 2026-11-01T00:00:00Z',
+  );
+
+const timeRange = z
+  .strictObject({ start: timestamp.optional(), end: timestamp.optional() })
+  .refine((r) => !r.start || !r.end || Date.parse(r.start) < Date.parse(r.end), {
+    message: 'start must be before end',
+    path: ['start'],
+  });
+
+// fsx's names and FullStory's own spellings are both accepted.
+const exportType = z
+  .enum(['events', 'individuals', 'TYPE_EVENT', 'TYPE_INDIVIDUAL'])
+  .transform((v) => normalizeExportType(v) ?? 'events');
+const exportFormat = z
+  .enum(['json', 'ndjson', 'csv', 'FORMAT_JSON', 'FORMAT_NDJSON', 'FORMAT_CSV'])
+  .transform((v) => normalizeExportFormat(v) ?? 'json');
+
+export const createExportBody = z
+  .strictObject({
+    segmentId: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be a FullStory segment id'),
+    type: exportType,
+    format: exportFormat.default('json'),
+    timeRange: timeRange.optional(),
+    segmentTimeRange: timeRange.optional(),
+    credential: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a credential name')
+      .optional(),
+    sink: z.enum(SINK_KINDS).optional(),
+  })
+  .meta({
+    example: {
+      segmentId: 'everyone',
+      type: 'events',
+      format: 'ndjson',
+      timeRange: { start: '2026-11-01T00:00:00Z', end: '2026-11-02T00:00:00Z' },
+    },
+  });
+export type CreateExportBody = z.output<typeof createExportBody>;
+
+export const exportIdParams = z.strictObject({ id: z.uuid('must be an export id') });
+
+export const listExportsQuery = z.strictObject({
+  state: z.enum(EXPORT_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.coerce.number().int().min(0).optional(),
+});
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z.string().min(1).max(200).optional(),
+});

@@ -1,0 +1,52 @@
+import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit, type SinkKind } from '@fsx/config';
+import { createLogger } from '@fsx/logger';
+import { ExportStore } from '@fsx/pipeline';
+import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
+import { createApp } from './app.js';
+
+const config = loadOrExit(() => loadConfig());
+const logger = createLogger({
+  name: 'intake',
+  level: config.logLevel,
+  pretty: config.prettyLogs,
+  secrets: Object.values(config.fullstory.credentials),
+});
+const redis = createRedis(config.redis.url, 'producer');
+redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection problem'));
+const queues = createStageQueues(redis, config.redis.prefix, {
+  onError: (error, stage) => logger.warn({ err: error, stage }, 'queue connection problem'),
+});
+if (!(await waitUntilReady(redis)))
+  logger.warn({ redis: config.redis.url }, 'Redis not reachable yet; answering 503 until it is');
+const credentials = Object.keys(config.fullstory.credentials);
+if (credentials.length === 0)
+  logger.warn(
+    `no FullStory credential configured; exports will be refused until FULLSTORY_API_KEY is set`,
+  );
+const sinks: SinkKind[] = ['duckdb'];
+
+const app = await createApp({
+  redis,
+  store: new ExportStore(redis, config.redis.prefix),
+  queues,
+  logger,
+  credentials: credentials.length > 0 ? credentials : [],
+  defaultSink: config.sinks.default,
+  sinks,
+  publicUrl: config.intake.publicUrl,
+});
+await app.listen({ host: config.intake.host, port: config.intake.port });
+logger.info(
+  { url: config.intake.publicUrl, credential: DEFAULT_CREDENTIAL },
+  `intake listening at ${config.intake.publicUrl}`,
+);
+
+const stop = async (signal: string) => {
+  logger.info({ signal }, 'shutting down');
+  await app.close();
+  await closeQueues(queues);
+  redis.disconnect();
+  process.exit(0);
+};
+process.once('SIGTERM', () => void stop('SIGTERM'));
+process.once('SIGINT', () => void stop('SIGINT'));

@@ -1,0 +1,104 @@
+import { DEFAULT_CREDENTIAL } from '@fsx/config';
+import { cancelExport, ExportStore, publicView, submitExport } from '@fsx/pipeline';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { IntakeDeps } from '../deps.js';
+import { HttpError } from '../errors.js';
+import {
+  createExportBody,
+  exportIdParams,
+  idempotencyHeaders,
+  listExportsQuery,
+} from '../http-schemas.js';
+
+export const exportRoutes =
+  (deps: IntakeDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    const links = (id: string) => ({ self: `${deps.publicUrl}/v1/exports/${id}` });
+
+    app.post(
+      '/v1/exports',
+      {
+        schema: {
+          summary: 'Start an export',
+          description:
+            'Validates, records and enqueues an export. A repeated Idempotency-Key returns the first export.',
+          body: createExportBody,
+          headers: idempotencyHeaders,
+        },
+      },
+      async (request, reply) => {
+        const { credential = DEFAULT_CREDENTIAL, sink = deps.defaultSink, ...spec } = request.body;
+        if (!deps.credentials.includes(credential)) {
+          throw new HttpError(
+            400,
+            'invalid_request',
+            `credential "${credential}" is not configured`,
+            [
+              {
+                path: 'credential',
+                message: `must be one of: ${deps.credentials.join(', ') || '(none configured)'}`,
+              },
+            ],
+          );
+        }
+        if (!deps.sinks.includes(sink)) {
+          throw new HttpError(400, 'invalid_request', `sink "${sink}" is not available`, [
+            { path: 'sink', message: `must be one of: ${deps.sinks.join(', ')}` },
+          ]);
+        }
+        const idempotencyKey = request.headers['idempotency-key'];
+        const { record, created } = await submitExport(deps.store, deps.queues, {
+          spec,
+          credential,
+          sink,
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+        });
+        request.log.info(
+          { exportId: record.id, created },
+          created ? 'export accepted' : 'idempotent replay',
+        );
+        return reply
+          .code(202)
+          .header('location', links(record.id).self)
+          .header('idempotent-replayed', String(!created))
+          .send({ id: record.id, status: record.state, links: links(record.id) });
+      },
+    );
+
+    app.get(
+      '/v1/exports/:id',
+      { schema: { summary: 'One export', params: exportIdParams } },
+      async (request) => {
+        const record = await deps.store.get(request.params.id);
+        if (!record) throw new HttpError(404, 'not_found', `export ${request.params.id} not found`);
+        return { ...publicView(record), links: links(record.id) };
+      },
+    );
+
+    app.get(
+      '/v1/exports',
+      { schema: { summary: 'Exports, newest first', querystring: listExportsQuery } },
+      async (request) => {
+        const { records, nextCursor } = await deps.store.list(request.query);
+        return {
+          items: records.map(publicView),
+          ...(nextCursor !== undefined ? { nextCursor } : {}),
+        };
+      },
+    );
+
+    app.delete(
+      '/v1/exports/:id',
+      { schema: { summary: 'Cancel an export', params: exportIdParams } },
+      async (request) => {
+        const existing = await deps.store.get(request.params.id);
+        if (!existing)
+          throw new HttpError(404, 'not_found', `export ${request.params.id} not found`);
+        if (ExportStore.isTerminal(existing) && existing.state !== 'cancelled') {
+          throw new HttpError(409, 'conflict', `export ${existing.id} already ${existing.state}`);
+        }
+        const record = await cancelExport(deps.store, deps.queues, existing.id);
+        return publicView(record ?? existing);
+      },
+    );
+  };
