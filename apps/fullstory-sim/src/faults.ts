@@ -1,4 +1,7 @@
 import { FAULT_KINDS, type FaultKind } from './options.js';
+
+export type FaultScope = 'api' | 'storage';
+
 import { Prng } from './prng.js';
 import type { SimStats } from './stats.js';
 
@@ -7,7 +10,7 @@ import type { SimStats } from './stats.js';
  * header, faults queued with `inject()` (the next N eligible requests), and per-kind rates.
  */
 export class FaultPlan {
-  private readonly queued = new Map<FaultKind, number>();
+  private readonly queued = new Map<string, number>();
   private readonly rng: Prng;
 
   constructor(
@@ -18,8 +21,10 @@ export class FaultPlan {
     this.rng = new Prng(seed, 'faults');
   }
 
-  inject(kind: FaultKind, times = 1): void {
-    this.queued.set(kind, (this.queued.get(kind) ?? 0) + times);
+  /** Queues `times` faults of `kind`, optionally only for requests of one scope ('api' or 'storage'). */
+  inject(kind: FaultKind, times = 1, scope?: FaultScope): void {
+    const key = scope ? `${kind}@${scope}` : kind;
+    this.queued.set(key, (this.queued.get(key) ?? 0) + times);
   }
 
   setRate(kind: FaultKind, rate: number): void {
@@ -27,8 +32,12 @@ export class FaultPlan {
   }
 
   /** Whether this request gets `kind`; counts every fault it hands out. */
-  decide(kind: FaultKind, requested?: string | string[]): boolean {
-    const fault = this.fromHeader(kind, requested) || this.fromQueue(kind) || this.fromRate(kind);
+  decide(kind: FaultKind, requested?: string | string[], scope?: FaultScope): boolean {
+    const fault =
+      this.fromHeader(kind, requested) ||
+      (scope !== undefined && this.fromQueue(`${kind}@${scope}`)) ||
+      this.fromQueue(kind) ||
+      this.fromRate(kind);
     if (fault) this.stats.countFault(kind);
     return fault;
   }
@@ -39,10 +48,10 @@ export class FaultPlan {
     return kinds.map((k) => k.trim()).includes(kind);
   }
 
-  private fromQueue(kind: FaultKind): boolean {
-    const left = this.queued.get(kind) ?? 0;
+  private fromQueue(key: string): boolean {
+    const left = this.queued.get(key) ?? 0;
     if (left <= 0) return false;
-    this.queued.set(kind, left - 1);
+    this.queued.set(key, left - 1);
     return true;
   }
 
@@ -54,4 +63,8 @@ export class FaultPlan {
 
 export function isFaultKind(value: unknown): value is FaultKind {
   return typeof value === 'string' && (FAULT_KINDS as readonly string[]).includes(value);
+}
+
+export function isFaultScope(value: unknown): value is FaultScope {
+  return value === 'api' || value === 'storage';
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendApiError } from './api-error.js';
 import { authenticate } from './auth.js';
 import type { SimContext } from './context.js';
+import type { FaultScope } from './faults.js';
 
 export function faultHeader(request: FastifyRequest): string | string[] | undefined {
   return request.headers['x-sim-fault'];
@@ -13,9 +14,10 @@ export async function applyServerFaults(
   ctx: SimContext,
   request: FastifyRequest,
   reply: FastifyReply,
+  scope: FaultScope,
 ) {
-  if (ctx.faults.decide('slow', faultHeader(request))) await sleep(ctx.options.slowMs);
-  if (ctx.faults.decide('server_error', faultHeader(request))) {
+  if (ctx.faults.decide('slow', faultHeader(request), scope)) await sleep(ctx.options.slowMs);
+  if (ctx.faults.decide('server_error', faultHeader(request), scope)) {
     sendApiError(
       reply,
       503,
@@ -50,7 +52,7 @@ export function registerGuard(app: FastifyInstance, ctx: SimContext): void {
         return sendApiError(reply, 429, 'too_many_requests', 'rate limit exceeded');
       }
     }
-    if (await applyServerFaults(ctx, request, reply)) return reply;
+    if (await applyServerFaults(ctx, request, reply, guard)) return reply;
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { SimContext } from './context.js';
-import { FaultPlan } from './faults.js';
+import { FaultPlan, type FaultScope } from './faults.js';
 import { registerGuard } from './guard.js';
 import { type FaultKind, resolveOptions, type SimulatorOptions } from './options.js';
 import { createExportRoute } from './routes/create-export.js';
@@ -18,7 +18,7 @@ export interface Simulator {
   app: FastifyInstance;
   stats: SimStats;
   /** Makes the next `times` eligible requests fail with `kind`. */
-  injectFault(kind: FaultKind, times?: number): void;
+  injectFault(kind: FaultKind, times?: number, scope?: FaultScope): void;
   /** Starts listening; resolves to the base URL. */
   listen(options?: { port?: number; host?: string }): Promise<string>;
   /** The base URL, once listening. */
@@ -60,7 +60,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   return {
     app,
     stats,
-    injectFault: (kind, times) => ctx.faults.inject(kind, times),
+    injectFault: (kind, times, scope) => ctx.faults.inject(kind, times, scope),
     async listen({ port = 0, host = '127.0.0.1' } = {}) {
       await app.listen({ port, host });
       const address = app.server.address() as AddressInfo;

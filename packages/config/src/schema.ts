@@ -35,6 +35,9 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port(3000),
   WORKER_CONCURRENCY: positiveInt(4),
+  /** How long a worker's claim on a job lasts without renewal; a killed worker's job is retried after it. */
+  WORKER_LOCK_DURATION_MS: positiveInt(30_000),
+  WORKER_STALLED_INTERVAL_MS: positiveInt(30_000),
   DATA_DIR: z.string().min(1).default('./data'),
   STAGING_DIR: z.string().min(1).optional(),
   DUCKDB_PATH: z.string().min(1).optional(),
@@ -64,7 +67,7 @@ export interface FsxConfig {
     quota: { burst: number; perMinute: number };
   };
   intake: { host: string; port: number; publicUrl: string };
-  workers: { concurrency: number };
+  workers: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number };
   pipeline: { pollMinDelayMs: number; pollMaxDelayMs: number; maxRecreates: number };
   storage: { dataDir: string; stagingDir: string };
   sinks: { default: SinkKind; duckdbPath: string; postgresUrl?: string };
@@ -94,7 +97,11 @@ export const configSchema = envSchema
         port: env.PORT,
         publicUrl: env.INTAKE_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
       },
-      workers: { concurrency: env.WORKER_CONCURRENCY },
+      workers: {
+        concurrency: env.WORKER_CONCURRENCY,
+        lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+        stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+      },
       pipeline: {
         pollMinDelayMs: env.POLL_MIN_DELAY_MS,
         pollMaxDelayMs: env.POLL_MAX_DELAY_MS,

@@ -47,8 +47,33 @@ export interface ExportRecord {
   stagedFile?: string;
 }
 
-/** What the HTTP API shows: the record without the signed URL or file paths. */
+/**
+ * What the HTTP API shows: the record in a stable field order (Redis' cjson does not keep one),
+ * without the signed URL or file paths.
+ */
 export function publicView(record: ExportRecord) {
-  const { download: _download, stagedFile: _stagedFile, ...visible } = record;
-  return { ...visible, stage: record.stage ?? null };
+  return {
+    id: record.id,
+    state: record.state,
+    stage: record.stage ?? null,
+    progress: record.progress,
+    rows: record.rows ?? null,
+    spec: record.spec,
+    credential: record.credential,
+    sink: record.sink,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    finishedAt: record.finishedAt ?? null,
+    lastError: record.lastError ?? null,
+    fullstory: {
+      operationId: record.operationId ?? null,
+      searchExportId: record.searchExportId ?? null,
+      polls: record.polls,
+      recreates: record.recreates,
+      downloadRestarts: record.downloadRestarts,
+    },
+    bytes: record.bytes ?? null,
+    newColumns: record.newColumns ?? [],
+    step: record.step,
+  };
 }

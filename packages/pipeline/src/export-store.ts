@@ -84,10 +84,12 @@ export class ExportStore {
       createdAt: now,
       updatedAt: now,
     };
+    // A sequence, not the clock: exports created in the same millisecond still list in order.
+    const order = await this.redis.incr(`${this.indexKey}:seq`);
     await this.redis
       .multi()
       .set(this.key(id), JSON.stringify(record))
-      .zadd(this.indexKey, Date.now(), id)
+      .zadd(this.indexKey, order, id)
       .exec();
     return { record, created: true };
   }

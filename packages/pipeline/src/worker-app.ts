@@ -27,6 +27,8 @@ export async function runWorkerApp(
     connection: runtime.workerConnection,
     prefix: config.redis.prefix,
     concurrency: config.workers.concurrency,
+    lockDurationMs: config.workers.lockDurationMs,
+    stalledIntervalMs: config.workers.stalledIntervalMs,
   });
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   await worker.waitUntilReady();

@@ -9,9 +9,16 @@ export interface StageWorkerOptions {
   connection: Redis;
   prefix: string;
   concurrency: number;
+  /** @defaultValue 30000 */
+  lockDurationMs?: number;
+  /** @defaultValue 30000 */
+  stalledIntervalMs?: number;
 }
 
-/** A BullMQ worker for one stage. Ingest keeps a longer lock: loading a big file takes a while. */
+/**
+ * A BullMQ worker for one stage. Locks are renewed while a job runs (downloads and DuckDB loads
+ * leave the event loop free), so the lock only bounds how soon a killed worker's job is retried.
+ */
 export function createStageWorker(
   stage: Stage,
   deps: PipelineDeps,
@@ -21,7 +28,8 @@ export function createStageWorker(
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
-    lockDuration: stage === 'ingest' || stage === 'download' ? 120_000 : 30_000,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: 3,
   });
 }

@@ -46,8 +46,8 @@ export function serveFile(
   const start = range?.start ?? 0;
   const end = range?.end ?? file.bytes - 1;
   const length = Math.max(0, end - start + 1);
-  const reset = ctx.faults.decide('reset', faultHeader(request));
-  const truncate = !reset && ctx.faults.decide('truncate', faultHeader(request));
+  const reset = ctx.faults.decide('reset', faultHeader(request), 'storage');
+  const truncate = !reset && ctx.faults.decide('truncate', faultHeader(request), 'storage');
   const sent = truncate ? Math.floor(length * 0.6) : length;
   const status = range ? 206 : 200;
 

@@ -1,0 +1,2 @@
+export { type ChildSpec, ManagedProcess } from './child.js';
+export { DEMO_API_KEY, type LaunchedSystem, type LaunchOptions, launchSystem } from './system.js';

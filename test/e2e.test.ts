@@ -1,0 +1,120 @@
+import path from 'node:path';
+import { type LaunchedSystem, launchSystem } from '@fsx/launcher';
+import { closeQueues, createRedis, createStageQueues } from '@fsx/queues';
+import { DuckDbSink } from '@fsx/sinks';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { findFreePort, http, OUTPUT_DIR, tempDataDir, waitForExport } from './system-helpers.js';
+
+// The whole system as separate processes: Redis (the test run's), the simulator, the intake and
+// one process per stage, exactly as `pnpm start` runs them.
+let system: LaunchedSystem;
+const prefix = `{e2e-${process.pid}}`;
+
+beforeAll(async () => {
+  system = await launchSystem({
+    port: await findFreePort(),
+    dataDir: await tempDataDir('e2e'),
+    logDir: path.join(OUTPUT_DIR, 'e2e-logs'),
+    env: {
+      PATH: process.env.PATH,
+      REDIS_URL: inject('redisUrl'),
+      QUEUE_PREFIX: prefix,
+      LOG_LEVEL: 'info',
+      // A small quota on both sides: the shared limiter must keep fsx under it.
+      SIM_QUOTA_BURST: '8',
+      SIM_QUOTA_PER_MINUTE: '240',
+      QUOTA_BURST: '8',
+      QUOTA_PER_MINUTE: '240',
+      SIM_OPERATION_SECONDS: '1',
+      SIM_ROWS_PER_EXPORT: '600',
+      POLL_MIN_DELAY_MS: '300',
+      POLL_MAX_DELAY_MS: '3000',
+      WORKER_LOCK_DURATION_MS: '3000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+      SIM_FAULT_SLOW_MS: '4000',
+    },
+  });
+}, 90_000);
+afterAll(() => system?.stop());
+
+const DAY = { start: '2026-11-01T00:00:00Z', end: '2026-11-02T00:00:00Z' };
+
+async function simExport(searchExportId: string) {
+  const { json } = await http('GET', `${system.simulatorUrl}/__sim/stats`);
+  return { stats: json, exported: json.exports[searchExportId] };
+}
+
+describe('fsx end to end, one process per stage', () => {
+  it('lands every type and format in DuckDB with exactly the simulator rows and zero 429s', async () => {
+    const combos = ['events', 'individuals'].flatMap((type) =>
+      ['json', 'ndjson', 'csv'].map((format) => ({ type, format })),
+    );
+    const accepted = await Promise.all(
+      combos.map(({ type, format }) =>
+        http('POST', `${system.intakeUrl}/v1/exports`, {
+          segmentId: 'everyone',
+          type,
+          format,
+          timeRange: DAY,
+        }),
+      ),
+    );
+    expect(accepted.map((a) => a.status)).toEqual(combos.map(() => 202));
+    const finished = await Promise.all(
+      accepted.map((a) => waitForExport(system.intakeUrl, a.json.id, 90_000)),
+    );
+    const duck = new DuckDbSink({ path: path.join(system.dataDir, 'fsx.duckdb') });
+    for (const [i, record] of finished.entries()) {
+      expect(record.state, record.lastError).toBe('completed');
+      const { exported } = await simExport(record.fullstory.searchExportId);
+      expect(record.rows).toBe(600);
+      expect(await duck.digest(combos[i]?.type as 'events', record.id)).toEqual({
+        count: exported.rows,
+        hash: exported.hash,
+      });
+    }
+    const { stats } = await simExport('');
+    expect(stats.rateLimited).toBe(0);
+    const calls = Object.values(stats.requests as Record<string, Record<string, number>>)
+      .flatMap((s) => Object.values(s))
+      .reduce((a, b) => a + b, 0);
+    expect(calls).toBeGreaterThanOrEqual(6 * 3);
+  }, 120_000);
+
+  it('finishes an export exactly once when its download worker is killed mid-download', async () => {
+    // The next storage response is held for 4 s, so the download job is surely in flight.
+    await http('POST', `${system.simulatorUrl}/__sim/faults`, {
+      kind: 'slow',
+      times: 1,
+      scope: 'storage',
+    });
+    const { json } = await http('POST', `${system.intakeUrl}/v1/exports`, {
+      segmentId: 'everyone',
+      type: 'events',
+      format: 'csv',
+      timeRange: { start: '2026-10-05T00:00:00Z', end: '2026-10-06T00:00:00Z' },
+    });
+    await waitForExport(system.intakeUrl, json.id, 30_000, ['download']);
+    await new Promise((r) => setTimeout(r, 500));
+    const [worker] = system.workers.download;
+    await worker?.kill();
+    await worker?.start();
+    const record = await waitForExport(system.intakeUrl, json.id, 60_000);
+    expect(record.state, record.lastError).toBe('completed');
+    const { exported, stats } = await simExport(record.fullstory.searchExportId);
+    expect(stats.faults.slow).toBe(1);
+    // The killed worker's job stalled and another run took it over.
+    const connection = createRedis(system.redisUrl, 'producer');
+    const queues = createStageQueues(connection, prefix);
+    const downloads = await queues.download.getJobs(['completed']);
+    const job = downloads.find((j) => j.data.exportId === record.id);
+    expect(job?.attemptsStarted).toBeGreaterThanOrEqual(2);
+    await closeQueues(queues);
+    connection.disconnect();
+    const duck = new DuckDbSink({ path: path.join(system.dataDir, 'fsx.duckdb') });
+    expect(await duck.digest('events', record.id)).toEqual({
+      count: exported.rows,
+      hash: exported.hash,
+    });
+  }, 90_000);
+});
