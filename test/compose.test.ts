@@ -1,0 +1,58 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { envSchema, simulatorEnvSchema } from '@fsx/config';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+const fsxVars = new Set(Object.keys(envSchema.shape));
+const simVars = new Set(Object.keys(simulatorEnvSchema.in.shape));
+const STAGES = ['create', 'poll', 'fetch', 'download', 'ingest'];
+
+describe('docker-compose.yml', () => {
+  const services = compose.services as Record<string, any>;
+
+  it('runs Redis durably: AOF, fsync every second, no eviction', () => {
+    const command = services.redis.command.join(' ');
+    expect(command).toContain('--appendonly yes');
+    expect(command).toContain('--appendfsync everysec');
+    expect(command).toContain('--maxmemory-policy noeviction');
+  });
+
+  it('has the intake and a scalable service per stage, each with a command that exists', () => {
+    for (const name of ['intake', ...STAGES.map((s) => `worker-${s}`), 'fullstory-sim']) {
+      const service = services[name];
+      expect(service, name).toBeDefined();
+      const entry = service.command.at(-1);
+      expect(existsSync(path.join(ROOT, entry)), `${name}: ${entry}`).toBe(true);
+    }
+    for (const stage of STAGES)
+      expect(services[`worker-${stage}`].deploy.replicas).toBeGreaterThanOrEqual(1);
+    expect(services['fullstory-sim'].profiles).toEqual(['demo']);
+  });
+
+  it('only sets environment variables the config schemas read', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (['redis', 'postgres'].includes(name)) continue;
+      const known = name === 'fullstory-sim' ? simVars : fsxVars;
+      for (const variable of Object.keys(service.environment ?? {})) {
+        expect(known.has(variable), `${name} sets ${variable}, which no schema reads`).toBe(true);
+      }
+    }
+  });
+
+  it('declares every named volume it mounts, and shares the staging volume between download and ingest', () => {
+    const declared = new Set(Object.keys(compose.volumes));
+    for (const service of Object.values(services)) {
+      for (const mount of service.volumes ?? [])
+        expect(declared.has(String(mount).split(':')[0])).toBe(true);
+    }
+    expect(services['worker-download'].volumes).toEqual(services['worker-ingest'].volumes);
+  });
+
+  it('gives the long-running services healthchecks', () => {
+    for (const name of ['redis', 'postgres', 'intake', 'fullstory-sim'])
+      expect(services[name].healthcheck?.test).toBeDefined();
+  });
+});
