@@ -46,7 +46,7 @@ describe('docker-compose.yml', () => {
     const declared = new Set(Object.keys(compose.volumes));
     for (const service of Object.values(services)) {
       for (const mount of service.volumes ?? [])
-        expect(declared.has(String(mount).split(':')[0])).toBe(true);
+        expect(declared.has(String(mount).split(':')[0] ?? '')).toBe(true);
     }
     expect(services['worker-download'].volumes).toEqual(services['worker-ingest'].volumes);
   });
