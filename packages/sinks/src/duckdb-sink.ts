@@ -2,9 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
+import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
+import { type FileColumn, fileColumns, typedReader } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
-import { DUCKDB_TYPES, ident, literal } from './sql.js';
+import { DUCKDB_TYPES, ident } from './sql.js';
 
 export interface DuckDbSinkOptions {
   /** The database file; `:memory:` for tests. */
@@ -15,16 +16,8 @@ export interface DuckDbSinkOptions {
 
 const TABLES: Record<ExportKind, string> = { events: 'events', individuals: 'individuals' };
 const SYSTEM_COLUMNS = ['export_id', 'loaded_at'];
-
-function reader(input: LoadInput, typeList: string): string {
-  const file = literal(input.file);
-  if (input.format === 'csv') {
-    // Explicit types per column: ids stay exact BIGINTs, timestamps TIMESTAMPTZ, whatever DuckDB would guess.
-    return `read_csv(${file}, header = true, quote = '"', escape = '"', types = ${typeList})`;
-  }
-  const layout = input.format === 'json' ? 'array' : 'newline_delimited';
-  return `read_json(${file}, format = '${layout}', columns = ${typeList})`;
-}
+const QUARANTINE_DDL = `CREATE TABLE IF NOT EXISTS quarantine (
+  export_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, line BIGINT, reason VARCHAR, raw VARCHAR)`;
 
 /**
  * The embedded default sink. DuckDB reads the staged gzip itself (streaming, in C++), so a load
@@ -81,62 +74,48 @@ export class DuckDbSink implements Sink {
     const table = TABLES[input.kind];
     return this.withConnection(async (db) => {
       try {
-        const fileColumns = await this.fileColumns(db, input);
-        const newColumns = await this.ensureColumns(db, table, input.kind, fileColumns);
-        const typeList = `{${fileColumns.map((c) => `${literal(c)}: '${DUCKDB_TYPES[fieldType(input.kind, c)]}'`).join(', ')}}`;
+        const columns = await fileColumns(db, input);
+        const newColumns = await this.ensureColumns(db, table, columns);
+        await db.run(QUARANTINE_DDL);
         await db.run('BEGIN TRANSACTION');
         await db.run(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
+        await db.run('DELETE FROM quarantine WHERE export_id = $1', [input.exportId]);
         const inserted = await db.run(
-          `INSERT INTO ${table} BY NAME SELECT $1::VARCHAR AS export_id, * FROM ${reader(input, typeList)}`,
+          `INSERT INTO ${table} BY NAME SELECT $1::VARCHAR AS export_id, * FROM ${typedReader(input, columns, { rejects: true })}`,
           [input.exportId],
         );
+        const rejected = input.format === 'csv' ? await this.quarantineRejects(db, input, table) : 0;
         await db.run('COMMIT');
-        return { rows: Number(inserted.rowsChanged), newColumns };
+        return { rows: Number(inserted.rowsChanged), rejected, newColumns };
       } catch (error) {
         await db.run('ROLLBACK').catch(() => undefined);
-        throw new SinkError(
-          'sink.load_failed',
-          `loading ${input.file} into DuckDB failed: ${String(error)}`,
-          {
-            cause: error,
-          },
-        );
+        throw new SinkError('sink.load_failed', `loading ${input.file} into DuckDB failed: ${String(error)}`, {
+          cause: error,
+        });
       }
     });
   }
 
-  /** The fields present in the file: the CSV header, or every key of every JSON record. */
-  private async fileColumns(db: DuckDBConnection, input: LoadInput): Promise<string[]> {
-    const file = literal(input.file);
-    const source =
-      input.format === 'csv'
-        ? `read_csv(${file}, header = true, all_varchar = true)`
-        : `read_json(${file}, format = '${input.format === 'json' ? 'array' : 'newline_delimited'}', sample_size = -1)`;
-    const described = await db.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-    return described.getRowObjectsJS().map((row) => String(row.column_name));
+  /** Rows DuckDB could not read (bad quoting, a value of the wrong type) go to `quarantine`. */
+  private async quarantineRejects(db: DuckDBConnection, input: LoadInput, table: string): Promise<number> {
+    const moved = await db.run(
+      `INSERT INTO quarantine SELECT $1, $2, line, error_type || ': ' || error_message, csv_line FROM reject_errors`,
+      [input.exportId, table],
+    );
+    return Number(moved.rowsChanged);
   }
 
-  private async ensureColumns(
-    db: DuckDBConnection,
-    table: string,
-    kind: ExportKind,
-    columns: string[],
-  ) {
+  private async ensureColumns(db: DuckDBConnection, table: string, columns: FileColumn[]) {
     await db.run(
       `CREATE TABLE IF NOT EXISTS ${table} (export_id VARCHAR NOT NULL, loaded_at TIMESTAMPTZ DEFAULT current_timestamp)`,
     );
-    const existing = await db.runAndReadAll(
-      `SELECT column_name FROM information_schema.columns WHERE table_name = $1`,
-      [table],
-    );
+    const existing = await db.runAndReadAll('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [table]);
     const have = new Set(existing.getRowObjectsJS().map((r) => String(r.column_name)));
     const added: string[] = [];
     for (const column of columns) {
-      if (have.has(column)) continue;
-      await db.run(
-        `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(column)} ${DUCKDB_TYPES[fieldType(kind, column)]}`,
-      );
-      added.push(column);
+      if (have.has(column.name)) continue;
+      await db.run(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(column.name)} ${DUCKDB_TYPES[column.type]}`);
+      added.push(column.name);
     }
     return added;
   }

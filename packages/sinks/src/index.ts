@@ -1,2 +1,3 @@
 export { DuckDbSink, type DuckDbSinkOptions } from './duckdb-sink.js';
+export { PostgresSink, type PostgresSinkOptions } from './postgres-sink.js';
 export { type FileFormat, type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';

@@ -13,6 +13,8 @@ export interface LoadInput {
 
 export interface LoadResult {
   rows: number;
+  /** Rows that could not be read, kept in the sink's quarantine with the reason. */
+  rejected: number;
   /** Columns this load added to the table (fields FullStory started sending). */
   newColumns: string[];
 }

@@ -5,6 +5,7 @@ import { afterAll, inject } from 'vitest';
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
+    postgresUrl: string;
   }
 }
 
