@@ -1,6 +1,6 @@
 import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit, type SinkKind } from '@fsx/config';
 import { createLogger } from '@fsx/logger';
-import { ExportStore } from '@fsx/pipeline';
+import { availableSinks, ExportStore } from '@fsx/pipeline';
 import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
 import { createApp } from './app.js';
 
@@ -23,7 +23,7 @@ if (credentials.length === 0)
   logger.warn(
     `no FullStory credential configured; exports will be refused until FULLSTORY_API_KEY is set`,
   );
-const sinks: SinkKind[] = ['duckdb'];
+const sinks: SinkKind[] = availableSinks(config);
 
 const app = await createApp({
   redis,

@@ -33,6 +33,9 @@ export interface ExportRecord {
   operationStartedAt?: string;
   searchExportId?: string;
   rows?: number;
+  /** Rows the sink could not read; kept in its quarantine with the reason. */
+  rowsRejected?: number;
+  warning?: string;
   newColumns?: string[];
   bytes?: number;
   polls: number;
@@ -58,6 +61,8 @@ export function publicView(record: ExportRecord) {
     stage: record.stage ?? null,
     progress: record.progress,
     rows: record.rows ?? null,
+    rowsRejected: record.rowsRejected ?? 0,
+    warning: record.warning ?? null,
     spec: record.spec,
     credential: record.credential,
     sink: record.sink,

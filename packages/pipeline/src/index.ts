@@ -11,7 +11,7 @@ export {
 } from './export-record.js';
 export { type ExportPatch, ExportStore, type NewExport } from './export-store.js';
 export { type PollBounds, type PollObservation, pollDelayMs } from './poll-schedule.js';
-export { createPipelineRuntime, type PipelineRuntime } from './runtime.js';
+export { availableSinks, createPipelineRuntime, type PipelineRuntime } from './runtime.js';
 export { type StageHandler, type StageRun, stageProcessor } from './stage-runner.js';
 export { StagingStore, verifyGzip } from './staging.js';
 export { cancelExport, submitExport } from './submit.js';

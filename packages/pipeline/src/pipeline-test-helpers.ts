@@ -8,6 +8,7 @@ import { STAGES } from '@fsx/queues';
 import { DuckDbSink } from '@fsx/sinks';
 import type { TestRedis } from '@fsx/testing';
 import type { Worker } from 'bullmq';
+import { inject } from 'vitest';
 import type { ExportRecord } from './export-record.js';
 import {
   createPipelineRuntime,
@@ -38,6 +39,7 @@ export async function startPipeline(
     QUOTA_BURST: '50',
     QUOTA_PER_MINUTE: '600',
     LOG_LEVEL: 'silent',
+    DATABASE_URL: inject('postgresUrl'),
     ...env,
   });
   const logger = createLogger({ name: 'test', level: 'silent', pretty: false });
@@ -51,11 +53,11 @@ export async function startPipeline(
   );
   await Promise.all(workers.map((w) => w.waitUntilReady()));
 
-  const submit = (spec: Partial<ExportSpec> = {}, idempotencyKey?: string) =>
+  const submit = (spec: Partial<ExportSpec> = {}, idempotencyKey?: string, sink = 'duckdb') =>
     submitExport(runtime.deps.store, runtime.deps.queues, {
       spec: { segmentId: 'everyone', type: 'events', format: 'json', timeRange: DAY, ...spec },
       credential: 'default',
-      sink: 'duckdb',
+      sink,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
 

@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import { PostgresSink } from '@fsx/sinks';
 import { useTestRedis } from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelExport, publicView } from './index.js';
@@ -34,6 +35,24 @@ describe('the pipeline, in process, against the simulator', () => {
       expect(await readdir(p.config.storage.stagingDir)).not.toContain(`${record.id}.${format}.gz`);
     },
   );
+
+  it('loads into PostgreSQL when the export asks for that sink', async () => {
+    const { record } = await p.submit(
+      { format: 'csv', timeRange: { start: '2026-04-01T00:00:00Z', end: '2026-04-02T00:00:00Z' } },
+      undefined,
+      'postgres',
+    );
+    const done = await p.waitFor(record.id);
+    expect(done).toMatchObject({
+      state: 'completed',
+      rows: 400,
+      rowsRejected: 0,
+      sink: 'postgres',
+    });
+    const pg = new PostgresSink({ connectionString: p.config.sinks.postgresUrl as string });
+    expect(await pg.digest('events', record.id)).toEqual(simRows(done.searchExportId));
+    await pg.close();
+  });
 
   it('fetches a fresh URL when the first one expired', async () => {
     p.sim.injectFault('early_expiry');

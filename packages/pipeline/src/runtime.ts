@@ -1,11 +1,11 @@
-import type { FsxConfig } from '@fsx/config';
+import type { FsxConfig, SinkKind } from '@fsx/config';
 import { createDispatcher, FullStoryClient } from '@fsx/fullstory';
 import type { Logger } from '@fsx/logger';
 import { closeQueues, createRedis, createStageQueues } from '@fsx/queues';
 import { RateLimiter } from '@fsx/rate-limit';
-import { DuckDbSink, type Sink } from '@fsx/sinks';
+import { DuckDbSink, PostgresSink, type Sink } from '@fsx/sinks';
 import type { FullStoryAccess, PipelineDeps } from './context.js';
-import { UnknownCredentialError } from './errors.js';
+import { ExportFailedError, UnknownCredentialError } from './errors.js';
 import { ExportStore } from './export-store.js';
 import { StagingStore } from './staging.js';
 
@@ -14,6 +14,18 @@ export interface PipelineRuntime {
   /** The blocking connection workers use (maxRetriesPerRequest: null). */
   workerConnection: ReturnType<typeof createRedis>;
   close(): Promise<void>;
+}
+
+/** The sinks this configuration can load into. */
+export function availableSinks(config: FsxConfig): SinkKind[] {
+  return ['duckdb', ...(config.sinks.postgresUrl ? (['postgres'] as const) : [])];
+}
+
+function createSink(name: string, config: FsxConfig): Sink {
+  if (name === 'duckdb') return new DuckDbSink({ path: config.sinks.duckdbPath });
+  if (name === 'postgres' && config.sinks.postgresUrl)
+    return new PostgresSink({ connectionString: config.sinks.postgresUrl });
+  throw new ExportFailedError(`sink "${name}" is not configured here`);
 }
 
 /** Builds everything the stages need from validated config. Used by the worker apps and tests. */
@@ -51,8 +63,7 @@ export function createPipelineRuntime(config: FsxConfig, logger: Logger): Pipeli
     sink(name) {
       let sink = sinks.get(name);
       if (!sink) {
-        if (name !== 'duckdb') throw new Error(`sink "${name}" is not available yet`);
-        sink = new DuckDbSink({ path: config.sinks.duckdbPath });
+        sink = createSink(name, config);
         sinks.set(name, sink);
       }
       return sink;

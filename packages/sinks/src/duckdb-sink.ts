@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
-import { type FileColumn, fileColumns, typedReader } from './file-reader.js';
+import { type FileColumn, openFileReader } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { DUCKDB_TYPES, ident } from './sql.js';
 
@@ -74,32 +74,41 @@ export class DuckDbSink implements Sink {
     const table = TABLES[input.kind];
     return this.withConnection(async (db) => {
       try {
-        const columns = await fileColumns(db, input);
-        const newColumns = await this.ensureColumns(db, table, columns);
+        const reader = await openFileReader(db, input);
+        const newColumns = await this.ensureColumns(db, table, reader.columns);
         await db.run(QUARANTINE_DDL);
         await db.run('BEGIN TRANSACTION');
         await db.run(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
         await db.run('DELETE FROM quarantine WHERE export_id = $1', [input.exportId]);
         const inserted = await db.run(
-          `INSERT INTO ${table} BY NAME SELECT $1::VARCHAR AS export_id, * FROM ${typedReader(input, columns, { rejects: true })}`,
+          `INSERT INTO ${table} BY NAME SELECT $1::VARCHAR AS export_id, * FROM ${reader.rows}`,
           [input.exportId],
         );
-        const rejected = input.format === 'csv' ? await this.quarantineRejects(db, input, table) : 0;
+        const rejected = await this.quarantine(db, input, table, reader.rejects);
         await db.run('COMMIT');
         return { rows: Number(inserted.rowsChanged), rejected, newColumns };
       } catch (error) {
         await db.run('ROLLBACK').catch(() => undefined);
-        throw new SinkError('sink.load_failed', `loading ${input.file} into DuckDB failed: ${String(error)}`, {
-          cause: error,
-        });
+        throw new SinkError(
+          'sink.load_failed',
+          `loading ${input.file} into DuckDB failed: ${String(error)}`,
+          {
+            cause: error,
+          },
+        );
       }
     });
   }
 
   /** Rows DuckDB could not read (bad quoting, a value of the wrong type) go to `quarantine`. */
-  private async quarantineRejects(db: DuckDBConnection, input: LoadInput, table: string): Promise<number> {
+  private async quarantine(
+    db: DuckDBConnection,
+    input: LoadInput,
+    table: string,
+    rejects: string,
+  ): Promise<number> {
     const moved = await db.run(
-      `INSERT INTO quarantine SELECT $1, $2, line, error_type || ': ' || error_message, csv_line FROM reject_errors`,
+      `INSERT INTO quarantine SELECT $1, $2, line, reason, raw FROM ${rejects}`,
       [input.exportId, table],
     );
     return Number(moved.rowsChanged);
@@ -109,12 +118,17 @@ export class DuckDbSink implements Sink {
     await db.run(
       `CREATE TABLE IF NOT EXISTS ${table} (export_id VARCHAR NOT NULL, loaded_at TIMESTAMPTZ DEFAULT current_timestamp)`,
     );
-    const existing = await db.runAndReadAll('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [table]);
+    const existing = await db.runAndReadAll(
+      'SELECT column_name FROM information_schema.columns WHERE table_name = $1',
+      [table],
+    );
     const have = new Set(existing.getRowObjectsJS().map((r) => String(r.column_name)));
     const added: string[] = [];
     for (const column of columns) {
       if (have.has(column.name)) continue;
-      await db.run(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(column.name)} ${DUCKDB_TYPES[column.type]}`);
+      await db.run(
+        `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(column.name)} ${DUCKDB_TYPES[column.type]}`,
+      );
       added.push(column.name);
     }
     return added;

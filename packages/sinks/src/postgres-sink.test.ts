@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { generateExportFile } from '@fsx/fullstory-sim';
+import type {} from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PostgresSink } from './index.js';
 
@@ -34,11 +35,20 @@ describe('PostgresSink', () => {
     ['individuals', 'csv'],
   ] as const)('loads %s as %s with exactly the generated rows', async (kind, format) => {
     const file = path.join(dir, `${kind}.${format}.gz`);
-    const generated = await generateExportFile({ path: file, type: kind, format, rows: 500, seed: `${kind}${format}` });
+    const generated = await generateExportFile({
+      path: file,
+      type: kind,
+      format,
+      rows: 500,
+      seed: `${kind}${format}`,
+    });
     const pgSink = sink();
     const result = await pgSink.load({ exportId: `${kind}-${format}`, kind, format, file });
     expect(result).toMatchObject({ rows: 500, rejected: 0 });
-    expect(await pgSink.digest(kind, `${kind}-${format}`)).toEqual({ count: 500, hash: generated.hash });
+    expect(await pgSink.digest(kind, `${kind}-${format}`)).toEqual({
+      count: 500,
+      hash: generated.hash,
+    });
   });
 
   it('keeps ids above 2^53 exact as BIGINT', async () => {
@@ -70,7 +80,13 @@ describe('PostgresSink', () => {
 
   it('re-running an export replaces its rows: no duplicate', async () => {
     const file = path.join(dir, 'rerun.csv.gz');
-    const generated = await generateExportFile({ path: file, type: 'events', format: 'csv', rows: 300, seed: 'rerun' });
+    const generated = await generateExportFile({
+      path: file,
+      type: 'events',
+      format: 'csv',
+      rows: 300,
+      seed: 'rerun',
+    });
     const pgSink = sink();
     await pgSink.load({ exportId: 'rerun', kind: 'events', format: 'csv', file });
     await pgSink.load({ exportId: 'rerun', kind: 'events', format: 'csv', file });
@@ -80,17 +96,33 @@ describe('PostgresSink', () => {
   it('a crash between staging and swap leaves the previous rows intact', async () => {
     const first = path.join(dir, 'crash-a.ndjson.gz');
     const second = path.join(dir, 'crash-b.ndjson.gz');
-    const before = await generateExportFile({ path: first, type: 'events', format: 'ndjson', rows: 200, seed: 'crash-a' });
-    await generateExportFile({ path: second, type: 'events', format: 'ndjson', rows: 250, seed: 'crash-b' });
+    const before = await generateExportFile({
+      path: first,
+      type: 'events',
+      format: 'ndjson',
+      rows: 200,
+      seed: 'crash-a',
+    });
+    await generateExportFile({
+      path: second,
+      type: 'events',
+      format: 'ndjson',
+      rows: 250,
+      seed: 'crash-b',
+    });
     await sink().load({ exportId: 'crash', kind: 'events', format: 'ndjson', file: first });
     const crashing = sink({
       beforeSwap: async (client) => {
         // The worker dies here: its connection goes, mid-transaction.
-        (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+        (
+          client as unknown as { connection: { stream: { destroy(): void } } }
+        ).connection.stream.destroy();
         throw new Error('worker killed');
       },
     });
-    await expect(crashing.load({ exportId: 'crash', kind: 'events', format: 'ndjson', file: second })).rejects.toMatchObject({
+    await expect(
+      crashing.load({ exportId: 'crash', kind: 'events', format: 'ndjson', file: second }),
+    ).rejects.toMatchObject({
       code: 'sink.load_failed',
     });
     expect(await sink().digest('events', 'crash')).toEqual({ count: 200, hash: before.hash });

@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type FieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { type FileColumn, fileColumns, typedReader } from './file-reader.js';
+import { type FileColumn, openFileReader } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { ident, literal } from './sql.js';
 
@@ -64,33 +64,39 @@ export class PostgresSink implements Sink {
       return { rows, rejected: converted.rejects.length, newColumns };
     } catch (error) {
       if (error instanceof SinkError) throw error;
-      const retryable = /ECONNREFUSED|ECONNRESET|terminat|timeout|too many clients/i.test(String(error));
-      throw new SinkError('sink.load_failed', `loading ${input.file} into PostgreSQL failed: ${String(error)}`, {
-        cause: error,
-        retryable,
-      });
+      const retryable = /ECONNREFUSED|ECONNRESET|terminat|timeout|too many clients/i.test(
+        String(error),
+      );
+      throw new SinkError(
+        'sink.load_failed',
+        `loading ${input.file} into PostgreSQL failed: ${String(error)}`,
+        {
+          cause: error,
+          retryable,
+        },
+      );
     } finally {
       if (converted) await rm(converted.csv, { force: true });
     }
   }
 
-  private async convert(input: LoadInput): Promise<{ converted: Converted; columns: FileColumn[] }> {
+  private async convert(
+    input: LoadInput,
+  ): Promise<{ converted: Converted; columns: FileColumn[] }> {
     const instance = await DuckDBInstance.create(':memory:');
     const db = await instance.connect();
     try {
-      const columns = await fileColumns(db, input);
+      const reader = await openFileReader(db, input);
+      const columns = reader.columns;
       const csv = `${input.file}.${process.pid}.pg.csv`;
       const select = columns.map((c) => ident(c.name)).join(', ');
       await db.run(
-        `COPY (SELECT ${literal(input.exportId)} AS export_id, ${select} FROM ${typedReader(input, columns, { rejects: true })})
+        `COPY (SELECT ${literal(input.exportId)} AS export_id, ${select} FROM ${reader.rows})
          TO ${literal(csv)} (FORMAT csv, HEADER false)`,
       );
-      const rejects =
-        input.format === 'csv'
-          ? (await db.runAndReadAll(`SELECT line, error_type || ': ' || error_message AS reason, csv_line AS raw FROM reject_errors`))
-              .getRowObjectsJS()
-              .map((r) => ({ line: Number(r.line), reason: String(r.reason), raw: String(r.raw) }))
-          : [];
+      const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`))
+        .getRowObjectsJS()
+        .map((r) => ({ line: Number(r.line), reason: String(r.reason), raw: String(r.raw) }));
       return { converted: { csv, rejects }, columns };
     } finally {
       db.closeSync();
@@ -108,7 +114,9 @@ export class PostgresSink implements Sink {
       await client.query(
         `CREATE TABLE IF NOT EXISTS ${table} (export_id TEXT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
       );
-      await client.query(`CREATE INDEX IF NOT EXISTS ${TABLES[kind]}_export_id ON ${table} (export_id)`);
+      await client.query(
+        `CREATE INDEX IF NOT EXISTS ${TABLES[kind]}_export_id ON ${table} (export_id)`,
+      );
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.table('events').replace('events', 'quarantine')} (
         export_id TEXT NOT NULL, table_name TEXT NOT NULL, line BIGINT, reason TEXT, raw TEXT)`);
       const existing = await client.query<{ column_name: string }>(
@@ -118,7 +126,9 @@ export class PostgresSink implements Sink {
       const have = new Set(existing.rows.map((r) => r.column_name));
       const added = columns.filter((c) => !have.has(c.name));
       for (const column of added) {
-        await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(column.name)} ${PG_TYPES[column.type]}`);
+        await client.query(
+          `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(column.name)} ${PG_TYPES[column.type]}`,
+        );
       }
       await client.query('COMMIT');
       return added.map((c) => c.name);
@@ -130,7 +140,11 @@ export class PostgresSink implements Sink {
     }
   }
 
-  private async swap(input: LoadInput, columns: FileColumn[], converted: Converted): Promise<number> {
+  private async swap(
+    input: LoadInput,
+    columns: FileColumn[],
+    converted: Converted,
+  ): Promise<number> {
     const table = this.table(input.kind);
     const quarantine = this.table('events').replace('events', 'quarantine');
     const names = ['export_id', ...columns.map((c) => c.name)].map(ident).join(', ');
@@ -139,15 +153,21 @@ export class PostgresSink implements Sink {
     try {
       await client.query('BEGIN');
       // One load of an export at a time, or two re-runs could both insert.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`fsx:export:${input.exportId}`]);
-      await client.query(`CREATE TEMP TABLE fsx_stage (LIKE ${table} INCLUDING DEFAULTS) ON COMMIT DROP`);
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `fsx:export:${input.exportId}`,
+      ]);
+      await client.query(
+        `CREATE TEMP TABLE fsx_stage (LIKE ${table} INCLUDING DEFAULTS) ON COMMIT DROP`,
+      );
       await pipeline(
         createReadStream(converted.csv),
         client.query(copyFrom(`COPY fsx_stage (${names}) FROM STDIN WITH (FORMAT csv)`)),
       );
       await this.options.beforeSwap?.(client);
       await client.query(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
-      const inserted = await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM fsx_stage`);
+      const inserted = await client.query(
+        `INSERT INTO ${table} (${names}) SELECT ${names} FROM fsx_stage`,
+      );
       await client.query(`DELETE FROM ${quarantine} WHERE export_id = $1`, [input.exportId]);
       for (const reject of converted.rejects) {
         await client.query(`INSERT INTO ${quarantine} VALUES ($1, $2, $3, $4, $5)`, [
@@ -174,7 +194,9 @@ export class PostgresSink implements Sink {
     const digest = new RowDigest();
     const exists = await this.pool.query('SELECT to_regclass($1) AS t', [this.table(kind)]);
     if (!exists.rows[0]?.t) return digest.toJSON();
-    const result = await this.pool.query(`SELECT * FROM ${this.table(kind)} WHERE export_id = $1`, [exportId]);
+    const result = await this.pool.query(`SELECT * FROM ${this.table(kind)} WHERE export_id = $1`, [
+      exportId,
+    ]);
     for (const row of result.rows as Record<string, RawValue>[]) {
       for (const column of SYSTEM_COLUMNS) delete row[column];
       digest.add(row);

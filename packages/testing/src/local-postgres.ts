@@ -22,7 +22,9 @@ export function findPostgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
   const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
-  return versions.map((v) => path.join(root, v, 'bin')).find((dir) => existsSync(path.join(dir, 'initdb')));
+  return versions
+    .map((v) => path.join(root, v, 'bin'))
+    .find((dir) => existsSync(path.join(dir, 'initdb')));
 }
 
 /**
@@ -31,21 +33,51 @@ export function findPostgresBin(): string | undefined {
  */
 export async function startPostgresServer(): Promise<LocalPostgres> {
   const bin = findPostgresBin();
-  if (!bin) throw new PostgresUnavailableError('no PostgreSQL server binaries found (Debian: apt-get install postgresql)');
+  if (!bin)
+    throw new PostgresUnavailableError(
+      'no PostgreSQL server binaries found (Debian: apt-get install postgresql)',
+    );
   const port = await findFreePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-pg-'));
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) await chown(dir, Number((await run('id', ['-u', 'postgres'])).stdout), Number((await run('id', ['-g', 'postgres'])).stdout));
+  if (asRoot)
+    await chown(
+      dir,
+      Number((await run('id', ['-u', 'postgres'])).stdout),
+      Number((await run('id', ['-g', 'postgres'])).stdout),
+    );
   const as = (command: string, args: string[]) =>
     asRoot ? run('runuser', ['-u', 'postgres', '--', command, ...args]) : run(command, args);
   const data = path.join(dir, 'data');
-  await as(path.join(bin, 'initdb'), ['-D', data, '-U', 'fsx', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+  await as(path.join(bin, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'fsx',
+    '-A',
+    'trust',
+    '--no-sync',
+    '-E',
+    'UTF8',
+  ]);
   const server = spawn(
     asRoot ? 'runuser' : path.join(bin, 'postgres'),
     [
       ...(asRoot ? ['-u', 'postgres', '--', path.join(bin, 'postgres')] : []),
-      '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
     ],
     { stdio: 'ignore' },
   );
@@ -68,7 +100,9 @@ export async function startPostgresServer(): Promise<LocalPostgres> {
       if (server.exitCode === null) {
         // runuser does not pass signals on: ask the server itself to stop.
         const exited = new Promise((resolve) => server.once('exit', resolve));
-        await as(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w']).catch(() => server.kill('SIGKILL'));
+        await as(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w']).catch(
+          () => server.kill('SIGKILL'),
+        );
         await exited;
       }
       await rm(dir, { recursive: true, force: true });

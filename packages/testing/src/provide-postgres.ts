@@ -15,13 +15,20 @@ const HOW_TO_GET_POSTGRES = [
 ].join('\n');
 
 /** A real PostgreSQL for the test run, found the same way as Redis (see provideRedis). */
-export async function providePostgres(env: Record<string, string | undefined> = process.env): Promise<ProvidedPostgres> {
-  if (env.DATABASE_URL) return { url: env.DATABASE_URL, source: 'DATABASE_URL', stop: async () => {} };
+export async function providePostgres(
+  env: Record<string, string | undefined> = process.env,
+): Promise<ProvidedPostgres> {
+  if (env.DATABASE_URL)
+    return { url: env.DATABASE_URL, source: 'DATABASE_URL', stop: async () => {} };
   if (env.DOCKER_HOST || existsSync('/var/run/docker.sock')) {
     try {
       const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
       const container = await new PostgreSqlContainer('postgres:15').start();
-      return { url: container.getConnectionUri(), source: 'testcontainers', stop: async () => void (await container.stop()) };
+      return {
+        url: container.getConnectionUri(),
+        source: 'testcontainers',
+        stop: async () => void (await container.stop()),
+      };
     } catch {
       // no engine after all: fall through to a local server
     }

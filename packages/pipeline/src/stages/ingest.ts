@@ -24,8 +24,17 @@ export const ingestStage: StageHandler = async (run) => {
     file,
   });
   await run.job.updateProgress(100);
+  if (result.rejected > 0) {
+    deps.logger.warn({ exportId: record.id, rejected: result.rejected }, 'rows quarantined');
+  }
   await run.complete({
     rows: result.rows,
+    rowsRejected: result.rejected,
+    ...(result.rejected > 0
+      ? {
+          warning: `${result.rejected} row(s) could not be read and are in the ${record.sink} quarantine`,
+        }
+      : {}),
     ...(result.newColumns.length > 0 ? { newColumns: result.newColumns } : {}),
     stagedFile: null,
     download: null,

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type {} from '@fsx/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DuckDbSink, PostgresSink } from './index.js';
+
+// Files FullStory could send on a bad day: a field that appears half-way, a broken line, a
+// value of the wrong type. Nothing is rejected for an extra field; nothing is dropped silently.
+const GOOD = (i: number) =>
+  `{"IndvId":${9007199254740993n + BigInt(i)},"EventStart":"2026-11-01T00:00:0${i}.000Z","EventType":"click"}`;
+const NDJSON = [
+  GOOD(1),
+  GOOD(2),
+  '{"IndvId":3, this is not json',
+  `{"IndvId":${9007199254740996n},"EventStart":"2026-11-01T00:00:04.000Z","EventType":"custom","evt_brand_new_str":"hello","SomeFutureField":"x"}`,
+  '{"IndvId":"not-a-number","EventStart":"2026-11-01T00:00:05.000Z"}',
+  GOOD(6),
+].join('\n');
+const CSV = [
+  'IndvId,EventStart,EventType,evt_qty_int',
+  '9007199254740993,2026-11-01T00:00:01.000Z,click,1',
+  '9007199254740994,2026-11-01T00:00:02.000Z,"quoted, with comma",2',
+  '9007199254740995,not-a-time,click,3',
+  '9007199254740996,2026-11-01T00:00:04.000Z,click,four',
+  '9007199254740997,2026-11-01T00:00:05.000Z,click,5',
+].join('\r\n');
+
+let dir: string;
+const schema = `f_${randomBytes(4).toString('hex')}`;
+let pg: PostgresSink;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-fidelity-'));
+  await writeFile(path.join(dir, 'bad.ndjson.gz'), gzipSync(NDJSON));
+  await writeFile(path.join(dir, 'bad.csv.gz'), gzipSync(CSV));
+  pg = new PostgresSink({ connectionString: inject('postgresUrl'), schema });
+  await pg.query(`CREATE SCHEMA ${schema}`);
+});
+afterAll(async () => {
+  await pg.query(`DROP SCHEMA ${schema} CASCADE`);
+  await pg.close();
+});
+
+describe.each(['duckdb', 'postgres'] as const)('%s sink fidelity', (kind) => {
+  const sink = () =>
+    kind === 'duckdb' ? new DuckDbSink({ path: path.join(dir, 'fidelity.duckdb') }) : pg;
+  const rowsOf = async (sql: string) => {
+    if (kind === 'postgres') return (await pg.query(sql.replaceAll('TABLE.', `${schema}.`))).rows;
+    const duck = sink() as DuckDbSink;
+    return duck.withConnection(async (db) =>
+      (await db.runAndReadAll(sql.replaceAll('TABLE.', ''))).getRowObjectsJS(),
+    );
+  };
+
+  it('adds a column for a field first seen mid-file, and quarantines broken and mistyped NDJSON lines', async () => {
+    const result = await sink().load({
+      exportId: 'nd',
+      kind: 'events',
+      format: 'ndjson',
+      file: path.join(dir, 'bad.ndjson.gz'),
+    });
+    expect(result.rows).toBe(4);
+    expect(result.rejected).toBe(2);
+    expect(result.newColumns).toEqual(
+      expect.arrayContaining(['evt_brand_new_str', 'SomeFutureField']),
+    );
+    const added = await rowsOf(
+      `SELECT "evt_brand_new_str" AS v, "IndvId"::VARCHAR AS id FROM TABLE.events WHERE export_id = 'nd' AND "evt_brand_new_str" IS NOT NULL`,
+    );
+    expect(added).toEqual([{ v: 'hello', id: '9007199254740996' }]);
+    const quarantined = await rowsOf(
+      `SELECT line, reason FROM TABLE.quarantine WHERE export_id = 'nd' ORDER BY line`,
+    );
+    expect(quarantined.map((q) => [Number(q.line), q.reason])).toEqual([
+      [3, 'malformed JSON'],
+      [5, 'a value of the wrong type'],
+    ]);
+  });
+
+  it('quarantines CSV rows it cannot read, with the reason and the raw line', async () => {
+    const result = await sink().load({
+      exportId: 'csv',
+      kind: 'events',
+      format: 'csv',
+      file: path.join(dir, 'bad.csv.gz'),
+    });
+    expect(result).toMatchObject({ rows: 3, rejected: 2 });
+    const quarantined = await rowsOf(
+      `SELECT reason, raw FROM TABLE.quarantine WHERE export_id = 'csv' ORDER BY raw`,
+    );
+    expect(quarantined.map((q) => q.raw)).toEqual([
+      '9007199254740995,not-a-time,click,3',
+      '9007199254740996,2026-11-01T00:00:04.000Z,click,four',
+    ]);
+    for (const q of quarantined) expect(String(q.reason)).toMatch(/^CAST/);
+    const quoted = await rowsOf(
+      `SELECT "EventType" AS t FROM TABLE.events WHERE export_id = 'csv' AND "IndvId" = 9007199254740994`,
+    );
+    expect(quoted).toEqual([{ t: 'quoted, with comma' }]);
+  });
+
+  it('a re-run replaces the quarantine too', async () => {
+    await sink().load({
+      exportId: 'nd',
+      kind: 'events',
+      format: 'ndjson',
+      file: path.join(dir, 'bad.ndjson.gz'),
+    });
+    const quarantined = await rowsOf(
+      `SELECT count(*) AS n FROM TABLE.quarantine WHERE export_id = 'nd'`,
+    );
+    expect(Number(quarantined[0]?.n)).toBe(2);
+  });
+});
