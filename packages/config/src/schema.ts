@@ -45,6 +45,10 @@ export const envSchema = z.object({
     .enum(SINK_KINDS, { message: `must be one of ${SINK_KINDS.join(', ')}` })
     .default('duckdb'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  FILES_DIR: z.string().min(1).optional(),
+  FILES_FORMAT: z
+    .enum(['parquet', 'ndjson'], { message: 'must be parquet or ndjson' })
+    .default('parquet'),
   POLL_MIN_DELAY_MS: positiveInt(2_000),
   POLL_MAX_DELAY_MS: positiveInt(5 * 60_000),
   EXPORT_MAX_RECREATES: z.coerce.number().int().min(0).default(2),
@@ -70,7 +74,13 @@ export interface FsxConfig {
   workers: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number };
   pipeline: { pollMinDelayMs: number; pollMaxDelayMs: number; maxRecreates: number };
   storage: { dataDir: string; stagingDir: string };
-  sinks: { default: SinkKind; duckdbPath: string; postgresUrl?: string };
+  sinks: {
+    default: SinkKind;
+    duckdbPath: string;
+    postgresUrl?: string;
+    filesDir: string;
+    filesFormat: 'parquet' | 'ndjson';
+  };
 }
 
 export const configSchema = envSchema
@@ -114,6 +124,8 @@ export const configSchema = envSchema
       sinks: {
         default: env.DEFAULT_SINK,
         duckdbPath: path.resolve(env.DUCKDB_PATH ?? path.join(dataDir, 'fsx.duckdb')),
+        filesDir: path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files')),
+        filesFormat: env.FILES_FORMAT,
         ...(env.DATABASE_URL ? { postgresUrl: env.DATABASE_URL } : {}),
       },
     };

@@ -3,7 +3,7 @@ import { createDispatcher, FullStoryClient } from '@fsx/fullstory';
 import type { Logger } from '@fsx/logger';
 import { closeQueues, createRedis, createStageQueues } from '@fsx/queues';
 import { RateLimiter } from '@fsx/rate-limit';
-import { DuckDbSink, PostgresSink, type Sink } from '@fsx/sinks';
+import { DuckDbSink, FilesSink, PostgresSink, type Sink } from '@fsx/sinks';
 import type { FullStoryAccess, PipelineDeps } from './context.js';
 import { ExportFailedError, UnknownCredentialError } from './errors.js';
 import { ExportStore } from './export-store.js';
@@ -18,11 +18,13 @@ export interface PipelineRuntime {
 
 /** The sinks this configuration can load into. */
 export function availableSinks(config: FsxConfig): SinkKind[] {
-  return ['duckdb', ...(config.sinks.postgresUrl ? (['postgres'] as const) : [])];
+  return ['duckdb', 'files', ...(config.sinks.postgresUrl ? (['postgres'] as const) : [])];
 }
 
 function createSink(name: string, config: FsxConfig): Sink {
   if (name === 'duckdb') return new DuckDbSink({ path: config.sinks.duckdbPath });
+  if (name === 'files')
+    return new FilesSink({ dir: config.sinks.filesDir, format: config.sinks.filesFormat });
   if (name === 'postgres' && config.sinks.postgresUrl)
     return new PostgresSink({ connectionString: config.sinks.postgresUrl });
   throw new ExportFailedError(`sink "${name}" is not configured here`);

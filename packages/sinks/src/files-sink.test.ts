@@ -1,0 +1,68 @@
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { generateExportFile } from '@fsx/fullstory-sim';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FilesSink } from './index.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-files-'));
+});
+
+const threeDays = {
+  startMs: Date.parse('2026-11-01T00:00:00Z'),
+  endMs: Date.parse('2026-11-04T00:00:00Z'),
+};
+
+describe.each(['parquet', 'ndjson'] as const)('FilesSink (%s)', (format) => {
+  it('writes one folder per table and day with exactly the generated rows, and re-runs in place', async () => {
+    const out = path.join(dir, format);
+    const staged = path.join(dir, `staged-${format}.ndjson.gz`);
+    const generated = await generateExportFile({
+      path: staged,
+      type: 'events',
+      format: 'ndjson',
+      rows: 900,
+      window: threeDays,
+    });
+    const sink = new FilesSink({ dir: out, format });
+    const first = await sink.load({
+      exportId: 'exp-1',
+      kind: 'events',
+      format: 'ndjson',
+      file: staged,
+    });
+    expect(first).toMatchObject({ rows: 900, rejected: 0 });
+    expect((await readdir(path.join(out, 'events'))).sort()).toEqual([
+      'day=2026-11-01',
+      'day=2026-11-02',
+      'day=2026-11-03',
+    ]);
+    expect(await sink.digest('events', 'exp-1')).toEqual({ count: 900, hash: generated.hash });
+    await sink.load({ exportId: 'exp-1', kind: 'events', format: 'ndjson', file: staged });
+    expect(await sink.digest('events', 'exp-1')).toEqual({ count: 900, hash: generated.hash });
+    expect((await readdir(out)).filter((name) => name.startsWith('.incoming'))).toEqual([]);
+  });
+});
+
+describe('FilesSink quarantine', () => {
+  it('keeps unreadable rows in a quarantine file with the reason', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { writeFile } = await import('node:fs/promises');
+    const staged = path.join(dir, 'bad.ndjson.gz');
+    await writeFile(
+      staged,
+      gzipSync('{"IndvId":1,"EventStart":"2026-11-01T00:00:00Z"}\n{broken\n'),
+    );
+    const sink = new FilesSink({ dir: path.join(dir, 'q') });
+    expect(
+      await sink.load({ exportId: 'bad', kind: 'events', format: 'ndjson', file: staged }),
+    ).toMatchObject({ rows: 1, rejected: 1 });
+    const quarantine = (await readFile(path.join(dir, 'q', 'quarantine', 'bad.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(quarantine).toEqual([{ line: 2, reason: 'malformed JSON', raw: '{broken' }]);
+  });
+});

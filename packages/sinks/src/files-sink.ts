@@ -1,0 +1,170 @@
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
+import { openFileReader } from './file-reader.js';
+import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
+import { DUCKDB_TYPES, ident, literal } from './sql.js';
+
+export type FilesFormat = 'parquet' | 'ndjson';
+
+export interface FilesSinkOptions {
+  dir: string;
+  /** @defaultValue 'parquet' */
+  format?: FilesFormat;
+}
+
+const TIME_FIELD: Record<ExportKind, string> = {
+  events: 'EventStart',
+  individuals: 'LastEventStart',
+};
+const EXTENSION: Record<FilesFormat, string> = { parquet: 'parquet', ndjson: 'json' };
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}
+
+/**
+ * Partitioned files for a lake: `<dir>/<table>/day=YYYY-MM-DD/<exportId>_<n>.<ext>`, Parquet or
+ * NDJSON, written by DuckDB into a temporary folder and renamed into place (atomic per file). A
+ * re-run writes the same names and removes the export's files it no longer produces.
+ */
+export class FilesSink implements Sink {
+  readonly kind = 'files';
+
+  constructor(private readonly options: FilesSinkOptions) {}
+
+  private get format(): FilesFormat {
+    return this.options.format ?? 'parquet';
+  }
+
+  async load(input: LoadInput): Promise<LoadResult> {
+    const tableDir = path.join(this.options.dir, input.kind);
+    await mkdir(tableDir, { recursive: true });
+    const temp = await mkdtemp(path.join(this.options.dir, '.incoming-'));
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      const reader = await openFileReader(db, input);
+      const timeField = reader.columns.some((c) => c.name === TIME_FIELD[input.kind])
+        ? ident(TIME_FIELD[input.kind])
+        : 'NULL';
+      const rows = `(SELECT ${literal(input.exportId)} AS export_id, *,
+                       coalesce(strftime(${timeField}, '%Y-%m-%d'), 'unknown') AS day FROM ${reader.rows})`;
+      const copied = { rowsChanged: 0 };
+      if (this.format === 'parquet') {
+        const result = await db.run(
+          `COPY ${rows} TO ${literal(temp)} (FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)})`,
+        );
+        copied.rowsChanged = Number(result.rowsChanged);
+      } else {
+        // DuckDB's JSON writer has no PARTITION_BY: one COPY per day.
+        const days = (
+          await db.runAndReadAll(`SELECT DISTINCT day FROM ${rows} ORDER BY day`)
+        ).getRowObjectsJS();
+        for (const { day } of days) {
+          const folder = path.join(temp, `day=${String(day)}`);
+          await mkdir(folder, { recursive: true });
+          const result = await db.run(
+            `COPY (SELECT * EXCLUDE (day) FROM ${rows} WHERE day = ${literal(String(day))})
+             TO ${literal(path.join(folder, `${input.exportId}_0.${EXTENSION.ndjson}`))} (FORMAT json)`,
+          );
+          copied.rowsChanged += Number(result.rowsChanged);
+        }
+      }
+      const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`)).getRowObjectsJS();
+      await this.publish(temp, tableDir, input.exportId);
+      await this.writeQuarantine(input.exportId, rejects);
+      return { rows: copied.rowsChanged, rejected: rejects.length, newColumns: [] };
+    } catch (error) {
+      throw new SinkError(
+        'sink.load_failed',
+        `writing ${input.exportId} as ${this.format} failed: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+      await rm(temp, { recursive: true, force: true });
+    }
+  }
+
+  /** Renames each new file into place, then removes this export's files the re-run did not write. */
+  private async publish(temp: string, tableDir: string, exportId: string): Promise<string[]> {
+    const written: string[] = [];
+    for (const file of await filesUnder(temp)) {
+      const target = path.join(tableDir, path.relative(temp, file));
+      await mkdir(path.dirname(target), { recursive: true });
+      await rename(file, target);
+      written.push(target);
+    }
+    const keep = new Set(written);
+    for (const file of await filesUnder(tableDir)) {
+      if (path.basename(file).startsWith(`${exportId}_`) && !keep.has(file))
+        await rm(file, { force: true });
+    }
+    return written;
+  }
+
+  private async writeQuarantine(
+    exportId: string,
+    rejects: Record<string, unknown>[],
+  ): Promise<void> {
+    const file = path.join(this.options.dir, 'quarantine', `${exportId}.ndjson`);
+    if (rejects.length === 0) {
+      await rm(file, { force: true });
+      return;
+    }
+    await mkdir(path.dirname(file), { recursive: true });
+    const lines = rejects.map((r) =>
+      JSON.stringify({
+        line: r.line === null ? null : Number(r.line),
+        reason: r.reason,
+        raw: r.raw,
+      }),
+    );
+    await writeFile(`${file}.tmp`, `${lines.join('\n')}\n`);
+    await rename(`${file}.tmp`, file);
+  }
+
+  /** Count and content hash of one export's rows, read back from the files. */
+  async digest(kind: ExportKind, exportId: string): Promise<{ count: number; hash: string }> {
+    const digest = new RowDigest();
+    const files = (await filesUnder(path.join(this.options.dir, kind))).filter((f) =>
+      path.basename(f).startsWith(`${exportId}_`),
+    );
+    if (files.length === 0) return digest.toJSON();
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      const list = `[${files.map(literal).join(', ')}]`;
+      let source = `read_parquet(${list}, hive_partitioning = false, union_by_name = true)`;
+      if (this.format === 'ndjson') {
+        // JSON carries no types: read it back with the field catalog's, as a consumer would.
+        const sniffed = `read_json(${list}, format = 'newline_delimited', union_by_name = true, sample_size = -1, hive_partitioning = false)`;
+        const names = (await db.runAndReadAll(`DESCRIBE SELECT * FROM ${sniffed}`))
+          .getRowObjectsJS()
+          .map((r) => String(r.column_name));
+        const types = names.map(
+          (n) =>
+            `${literal(n)}: '${n === 'export_id' ? 'VARCHAR' : DUCKDB_TYPES[fieldType(kind, n)]}'`,
+        );
+        source = `read_json(${list}, format = 'newline_delimited', hive_partitioning = false, columns = {${types.join(', ')}})`;
+      }
+      const result = await db.stream(`SELECT * EXCLUDE (export_id) FROM ${source}`);
+      for await (const rows of result.yieldRowObjectJs())
+        for (const row of rows) digest.add(row as Record<string, RawValue>);
+      return digest.toJSON();
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+export { EXTENSION as FILE_EXTENSIONS };
