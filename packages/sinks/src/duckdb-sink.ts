@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
-import { type FileColumn, openFileReader } from './file-reader.js';
+import { type FileColumn, openFileReader, withCarefulRetry } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { DUCKDB_TYPES, ident } from './sql.js';
 
@@ -71,12 +71,29 @@ export class DuckDbSink implements Sink {
   }
 
   async load(input: LoadInput): Promise<LoadResult> {
+    try {
+      return await withCarefulRetry(
+        (careful) => this.loadOnce(input, careful),
+        input.format !== 'json',
+      );
+    } catch (error) {
+      throw new SinkError(
+        'sink.load_failed',
+        `loading ${input.file} into DuckDB failed: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  private loadOnce(input: LoadInput, careful: boolean): Promise<LoadResult> {
     const table = TABLES[input.kind];
     return this.withConnection(async (db) => {
+      const reader = await openFileReader(db, input, { careful });
+      const newColumns = await this.ensureColumns(db, table, reader.columns);
+      await db.run(QUARANTINE_DDL);
       try {
-        const reader = await openFileReader(db, input);
-        const newColumns = await this.ensureColumns(db, table, reader.columns);
-        await db.run(QUARANTINE_DDL);
         await db.run('BEGIN TRANSACTION');
         await db.run(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
         await db.run('DELETE FROM quarantine WHERE export_id = $1', [input.exportId]);
@@ -89,13 +106,7 @@ export class DuckDbSink implements Sink {
         return { rows: Number(inserted.rowsChanged), rejected, newColumns };
       } catch (error) {
         await db.run('ROLLBACK').catch(() => undefined);
-        throw new SinkError(
-          'sink.load_failed',
-          `loading ${input.file} into DuckDB failed: ${String(error)}`,
-          {
-            cause: error,
-          },
-        );
+        throw error;
       }
     });
   }
@@ -114,24 +125,28 @@ export class DuckDbSink implements Sink {
     return Number(moved.rowsChanged);
   }
 
-  private async ensureColumns(db: DuckDBConnection, table: string, columns: FileColumn[]) {
-    await db.run(
-      `CREATE TABLE IF NOT EXISTS ${table} (export_id VARCHAR NOT NULL, loaded_at TIMESTAMPTZ DEFAULT current_timestamp)`,
-    );
+  /** Creates the table with the file's columns, or adds the ones FullStory started sending. */
+  private async ensureColumns(
+    db: DuckDBConnection,
+    table: string,
+    columns: FileColumn[],
+  ): Promise<string[]> {
     const existing = await db.runAndReadAll(
       'SELECT column_name FROM information_schema.columns WHERE table_name = $1',
       [table],
     );
     const have = new Set(existing.getRowObjectsJS().map((r) => String(r.column_name)));
-    const added: string[] = [];
-    for (const column of columns) {
-      if (have.has(column.name)) continue;
+    const missing = columns.filter((c) => !have.has(c.name));
+    const definitions = missing.map((c) => `${ident(c.name)} ${DUCKDB_TYPES[c.type]}`);
+    if (have.size === 0) {
       await db.run(
-        `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(column.name)} ${DUCKDB_TYPES[column.type]}`,
+        `CREATE TABLE IF NOT EXISTS ${table} (export_id VARCHAR NOT NULL, loaded_at TIMESTAMPTZ DEFAULT current_timestamp${definitions.map((d) => `, ${d}`).join('')})`,
       );
-      added.push(column.name);
+      return missing.map((c) => c.name);
     }
-    return added;
+    for (const definition of definitions)
+      await db.run(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${definition}`);
+    return missing.map((c) => c.name);
   }
 
   /** Count and content hash of one export's rows, comparable with the simulator's (RowDigest). */

@@ -21,12 +21,13 @@ export interface FileReader {
 }
 
 // Each NDJSON line as one text value: \x01 never appears unescaped in JSON, so nothing splits.
-const rawLines = (file: string) =>
-  `(SELECT row_number() OVER () AS line, raw FROM read_csv(${literal(file)}, columns = {'raw': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false) WHERE trim(raw) <> '')`;
+// Line numbers cost a window over the whole file, so only the rejects query asks for them.
+const rawLines = (file: string, numbered = false) =>
+  `(SELECT ${numbered ? 'row_number() OVER () AS line, ' : ''}raw FROM read_csv(${literal(file)}, columns = {'raw': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false) WHERE trim(raw) <> '')`;
 
 const jsonPath = (name: string) => literal(`$."${name.replaceAll('"', '\\"')}"`);
 
-async function ndjsonColumns(db: DuckDBConnection, input: LoadInput): Promise<string[]> {
+async function ndjsonKeys(db: DuckDBConnection, input: LoadInput): Promise<string[]> {
   const keys = await db.runAndReadAll(
     `SELECT DISTINCT unnest(json_keys(raw)) AS k FROM ${rawLines(input.file)} WHERE json_valid(raw) ORDER BY k`,
   );
@@ -38,7 +39,7 @@ async function describedColumns(db: DuckDBConnection, input: LoadInput): Promise
   const source =
     input.format === 'csv'
       ? `read_csv(${file}, header = true, all_varchar = true)`
-      : `read_json(${file}, format = 'array', sample_size = -1)`;
+      : `read_json(${file}, format = '${input.format === 'json' ? 'array' : 'newline_delimited'}', sample_size = -1)`;
   const described = await db.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
   return described.getRowObjectsJS().map((row) => String(row.column_name));
 }
@@ -54,21 +55,23 @@ function ndjsonReader(input: LoadInput, columns: FileColumn[]): FileReader {
         `(coalesce(json_type(raw, ${jsonPath(c.name)}) <> 'NULL', false) AND t.${ident(c.name)} IS NULL)`,
     )
     .join(' OR ');
-  const parsed = `(SELECT line, raw, CASE WHEN json_valid(raw) THEN json_transform(raw, ${structure}) END AS t FROM ${rawLines(input.file)})`;
+  const parsed = (numbered: boolean) =>
+    `(SELECT ${numbered ? 'line, ' : ''}raw, CASE WHEN json_valid(raw) THEN json_transform(raw, ${structure}) END AS t FROM ${rawLines(input.file, numbered)})`;
   return {
     columns,
-    rows: `(SELECT unnest(t) FROM ${parsed} WHERE t IS NOT NULL AND NOT (${mistyped || 'false'}))`,
+    rows: `(SELECT unnest(t) FROM ${parsed(false)} WHERE t IS NOT NULL AND NOT (${mistyped || 'false'}))`,
     rejects: `(SELECT line, CASE WHEN t IS NULL THEN 'malformed JSON' ELSE 'a value of the wrong type' END AS reason, raw
-               FROM ${parsed} WHERE t IS NULL OR (${mistyped || 'false'}))`,
+               FROM ${parsed(true)} WHERE t IS NULL OR (${mistyped || 'false'}))`,
   };
 }
 
 /**
  * CSV: DuckDB keeps rows it cannot read in `reject_errors` (store_rejects) instead of failing.
- * It reads an unparsable timestamp as NULL, though, so timestamps are read as text and cast here,
- * and a value that does not cast is a rejected row like any other.
+ * It reads an unparsable timestamp as NULL, though, so timestamps are read as text and cast here:
+ * strictly on the fast path (a bad one fails the load, which then retries carefully), with
+ * try_cast on the careful path, where a value that does not cast is a rejected row.
  */
-function csvReader(input: LoadInput, columns: FileColumn[]): FileReader {
+function csvReader(input: LoadInput, columns: FileColumn[], careful: boolean): FileReader {
   const file = literal(input.file);
   const asText = columns.map((c) =>
     c.type === 'timestamp' ? { ...c, type: 'string' as const } : c,
@@ -76,19 +79,21 @@ function csvReader(input: LoadInput, columns: FileColumn[]): FileReader {
   const source = (rejects: string) =>
     `read_csv(${file}, header = true, quote = '"', escape = '"', types = ${typeList(asText)}, ${rejects})`;
   const timestamps = columns.filter((c) => c.type === 'timestamp').map((c) => ident(c.name));
-  const casts = timestamps.map((c) => `try_cast(${c} AS TIMESTAMPTZ) AS ${c}`).join(', ');
+  const cast = careful ? 'try_cast' : 'CAST';
+  const casts = timestamps.map((c) => `${cast}(${c} AS TIMESTAMPTZ) AS ${c}`).join(', ');
   const mistyped =
     timestamps
       .map((c) => `(${c} IS NOT NULL AND try_cast(${c} AS TIMESTAMPTZ) IS NULL)`)
       .join(' OR ') || 'false';
   const all = columns.map((c) => ident(c.name)).join(', ');
+  const structural = `SELECT line, error_type || ': ' || error_message AS reason, trim(csv_line, E'\\r\\n') AS raw FROM reject_errors`;
   return {
     columns,
-    rows: `(SELECT * ${casts ? `REPLACE (${casts})` : ''} FROM ${source('store_rejects = true')} WHERE NOT (${mistyped}))`,
-    rejects: `(SELECT line, error_type || ': ' || error_message AS reason, trim(csv_line, E'\r\n') AS raw FROM reject_errors
-               UNION ALL
-               SELECT NULL::BIGINT, 'CAST: a value that is not a timestamp', concat_ws(',', ${all})
-               FROM ${source('ignore_errors = true')} WHERE ${mistyped})`,
+    rows: `(SELECT * ${casts ? `REPLACE (${casts})` : ''} FROM ${source('store_rejects = true')} ${careful ? `WHERE NOT (${mistyped})` : ''})`,
+    rejects: careful
+      ? `(${structural} UNION ALL SELECT NULL::BIGINT, 'CAST: a value that is not a timestamp', concat_ws(',', ${all})
+          FROM ${source('ignore_errors = true')} WHERE ${mistyped})`
+      : `(${structural})`,
   };
 }
 
@@ -96,18 +101,43 @@ function typeList(columns: FileColumn[]): string {
   return `{${columns.map((c) => `${literal(c.name)}: '${DUCKDB_TYPES[c.type]}'`).join(', ')}}`;
 }
 
-/** Reads the staged file's columns and returns how to read its rows and its rejects. */
-export async function openFileReader(db: DuckDBConnection, input: LoadInput): Promise<FileReader> {
+/**
+ * Reads the staged file's columns and returns how to read its rows and its rejects. The fast path
+ * is DuckDB's own reader at full speed; a file it refuses (a broken line, a mistyped value) is
+ * read again `careful`ly, line by line in SQL, so every bad row lands in the quarantine.
+ */
+export async function openFileReader(
+  db: DuckDBConnection,
+  input: LoadInput,
+  options: { careful?: boolean } = {},
+): Promise<FileReader> {
+  const careful = options.careful ?? false;
   const names =
-    input.format === 'ndjson' ? await ndjsonColumns(db, input) : await describedColumns(db, input);
+    input.format === 'ndjson' && careful
+      ? await ndjsonKeys(db, input)
+      : await describedColumns(db, input);
   const columns = names.map((name) => ({ name, type: fieldType(input.kind as ExportKind, name) }));
   const file = literal(input.file);
-  if (input.format === 'ndjson') return ndjsonReader(input, columns);
-  if (input.format === 'csv') return csvReader(input, columns);
+  if (input.format === 'csv') return csvReader(input, columns, careful);
+  if (input.format === 'ndjson' && careful) return ndjsonReader(input, columns);
   // One JSON array: a malformed element breaks the document, so the load fails with the reason.
+  const layout = input.format === 'json' ? 'array' : 'newline_delimited';
   return {
     columns,
-    rows: `read_json(${file}, format = 'array', columns = ${typeList(columns)})`,
+    rows: `read_json(${file}, format = '${layout}', columns = ${typeList(columns)})`,
     rejects: '(SELECT NULL::BIGINT AS line, NULL AS reason, NULL AS raw WHERE false)',
   };
+}
+
+/** Runs `load` on the fast path, and once more on the careful path if DuckDB refused the file. */
+export async function withCarefulRetry<T>(
+  load: (careful: boolean) => Promise<T>,
+  canRetry: boolean,
+): Promise<T> {
+  try {
+    return await load(false);
+  } catch (error) {
+    if (!canRetry) throw error;
+    return load(true);
+  }
 }

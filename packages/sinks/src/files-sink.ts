@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
-import { openFileReader } from './file-reader.js';
+import { openFileReader, withCarefulRetry } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { DUCKDB_TYPES, ident, literal } from './sql.js';
 
@@ -40,13 +40,30 @@ export class FilesSink implements Sink {
   }
 
   async load(input: LoadInput): Promise<LoadResult> {
+    try {
+      return await withCarefulRetry(
+        (careful) => this.loadOnce(input, careful),
+        input.format !== 'json',
+      );
+    } catch (error) {
+      throw new SinkError(
+        'sink.load_failed',
+        `writing ${input.exportId} as ${this.format} failed: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  private async loadOnce(input: LoadInput, careful: boolean): Promise<LoadResult> {
     const tableDir = path.join(this.options.dir, input.kind);
     await mkdir(tableDir, { recursive: true });
     const temp = await mkdtemp(path.join(this.options.dir, '.incoming-'));
     const instance = await DuckDBInstance.create(':memory:');
     const db = await instance.connect();
     try {
-      const reader = await openFileReader(db, input);
+      const reader = await openFileReader(db, input, { careful });
       const timeField = reader.columns.some((c) => c.name === TIME_FIELD[input.kind])
         ? ident(TIME_FIELD[input.kind])
         : 'NULL';
@@ -77,14 +94,6 @@ export class FilesSink implements Sink {
       await this.publish(temp, tableDir, input.exportId);
       await this.writeQuarantine(input.exportId, rejects);
       return { rows: copied.rowsChanged, rejected: rejects.length, newColumns: [] };
-    } catch (error) {
-      throw new SinkError(
-        'sink.load_failed',
-        `writing ${input.exportId} as ${this.format} failed: ${String(error)}`,
-        {
-          cause: error,
-        },
-      );
     } finally {
       db.closeSync();
       instance.closeSync();

@@ -93,7 +93,7 @@ describe('PostgresSink', () => {
     expect(await pgSink.digest('events', 'rerun')).toEqual({ count: 300, hash: generated.hash });
   });
 
-  it('a crash between staging and swap leaves the previous rows intact', async () => {
+  it('a crash after the rows are copied, before commit, leaves the previous rows intact', async () => {
     const first = path.join(dir, 'crash-a.ndjson.gz');
     const second = path.join(dir, 'crash-b.ndjson.gz');
     const before = await generateExportFile({
@@ -112,7 +112,7 @@ describe('PostgresSink', () => {
     });
     await sink().load({ exportId: 'crash', kind: 'events', format: 'ndjson', file: first });
     const crashing = sink({
-      beforeSwap: async (client) => {
+      beforeCommit: async (client) => {
         // The worker dies here: its connection goes, mid-transaction.
         (
           client as unknown as { connection: { stream: { destroy(): void } } }

@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type FieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { type FileColumn, openFileReader } from './file-reader.js';
+import { type FileColumn, openFileReader, withCarefulRetry } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { ident, literal } from './sql.js';
 
@@ -25,8 +25,8 @@ export interface PostgresSinkOptions {
   connectionString: string;
   /** @defaultValue 'public' */
   schema?: string;
-  /** Test hook: runs after the rows are staged, before they replace the export's old rows. */
-  beforeSwap?: (client: pg.PoolClient) => Promise<void>;
+  /** Test hook: runs after the new rows are copied in, before the transaction commits. */
+  beforeCommit?: (client: pg.PoolClient) => Promise<void>;
 }
 
 interface Converted {
@@ -36,8 +36,8 @@ interface Converted {
 
 /**
  * PostgreSQL through its bulk loader. DuckDB turns the staged gzip into typed CSV (streaming, in
- * C++), `COPY … FROM STDIN` streams that into a temporary staging table, and one transaction
- * swaps the export's rows in: a re-run or a crash never leaves half an export or a duplicate.
+ * C++), and one transaction deletes the export's old rows and streams the new ones in with
+ * `COPY … FROM STDIN`: a re-run or a crash never leaves half an export or a duplicate.
  */
 export class PostgresSink implements Sink {
   readonly kind = 'postgres';
@@ -58,9 +58,12 @@ export class PostgresSink implements Sink {
     let converted: Converted | undefined;
     let columns: FileColumn[] = [];
     try {
-      ({ converted, columns } = await this.convert(input));
+      ({ converted, columns } = await withCarefulRetry(
+        (careful) => this.convert(input, careful),
+        input.format !== 'json',
+      ));
       const newColumns = await this.ensureColumns(input.kind, columns);
-      const rows = await this.swap(input, columns, converted);
+      const rows = await this.replaceRows(input, columns, converted);
       return { rows, rejected: converted.rejects.length, newColumns };
     } catch (error) {
       if (error instanceof SinkError) throw error;
@@ -82,11 +85,12 @@ export class PostgresSink implements Sink {
 
   private async convert(
     input: LoadInput,
+    careful: boolean,
   ): Promise<{ converted: Converted; columns: FileColumn[] }> {
     const instance = await DuckDBInstance.create(':memory:');
     const db = await instance.connect();
     try {
-      const reader = await openFileReader(db, input);
+      const reader = await openFileReader(db, input, { careful });
       const columns = reader.columns;
       const csv = `${input.file}.${process.pid}.pg.csv`;
       const select = columns.map((c) => ident(c.name)).join(', ');
@@ -140,7 +144,7 @@ export class PostgresSink implements Sink {
     }
   }
 
-  private async swap(
+  private async replaceRows(
     input: LoadInput,
     columns: FileColumn[],
     converted: Converted,
@@ -156,18 +160,12 @@ export class PostgresSink implements Sink {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
         `fsx:export:${input.exportId}`,
       ]);
-      await client.query(
-        `CREATE TEMP TABLE fsx_stage (LIKE ${table} INCLUDING DEFAULTS) ON COMMIT DROP`,
-      );
-      await pipeline(
-        createReadStream(converted.csv),
-        client.query(copyFrom(`COPY fsx_stage (${names}) FROM STDIN WITH (FORMAT csv)`)),
-      );
-      await this.options.beforeSwap?.(client);
       await client.query(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
-      const inserted = await client.query(
-        `INSERT INTO ${table} (${names}) SELECT ${names} FROM fsx_stage`,
-      );
+      // Straight into the table, inside the transaction: nobody sees the rows until COMMIT, and a
+      // crash rolls back to the previous load. A staging table would write every row twice.
+      const copy = client.query(copyFrom(`COPY ${table} (${names}) FROM STDIN WITH (FORMAT csv)`));
+      await pipeline(createReadStream(converted.csv), copy);
+      await this.options.beforeCommit?.(client);
       await client.query(`DELETE FROM ${quarantine} WHERE export_id = $1`, [input.exportId]);
       for (const reject of converted.rejects) {
         await client.query(`INSERT INTO ${quarantine} VALUES ($1, $2, $3, $4, $5)`, [
@@ -179,7 +177,7 @@ export class PostgresSink implements Sink {
         ]);
       }
       await client.query('COMMIT');
-      return inserted.rowCount ?? 0;
+      return Number(copy.rowCount);
     } catch (error) {
       broken = true;
       await client.query('ROLLBACK').catch(() => undefined);

@@ -1,0 +1,34 @@
+// One measured load, in its own process so its peak RSS is its own. Prints JSON on stdout.
+import { performance } from 'node:perf_hooks';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDbSink, PostgresSink } from '@fsx/sinks';
+
+const [mode, file, format, target] = process.argv.slice(2) as [
+  string,
+  string,
+  'json' | 'ndjson' | 'csv',
+  string,
+];
+const started = performance.now();
+let rows = 0;
+if (mode === 'fsx-duckdb') {
+  rows = (
+    await new DuckDbSink({ path: target }).load({ exportId: 'bench', kind: 'events', format, file })
+  ).rows;
+} else if (mode === 'fsx-postgres') {
+  const sink = new PostgresSink({ connectionString: target });
+  rows = (await sink.load({ exportId: `bench-${format}`, kind: 'events', format, file })).rows;
+  await sink.close();
+} else if (mode === 'native-duckdb') {
+  const db = await (await DuckDBInstance.create(target)).connect();
+  const reader =
+    format === 'csv'
+      ? `read_csv('${file}', header = true)`
+      : `read_json('${file}', format = '${format === 'json' ? 'array' : 'newline_delimited'}')`;
+  rows = Number(
+    (await db.run(`CREATE OR REPLACE TABLE native AS SELECT * FROM ${reader}`)).rowsChanged,
+  );
+  db.closeSync();
+}
+const ms = performance.now() - started;
+process.stdout.write(JSON.stringify({ rows, ms }));
