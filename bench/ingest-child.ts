@@ -25,8 +25,9 @@ if (mode === 'fsx-duckdb') {
     format === 'csv'
       ? `read_csv('${file}', header = true)`
       : `read_json('${file}', format = '${format === 'json' ? 'array' : 'newline_delimited'}')`;
+  await db.run(`CREATE OR REPLACE TABLE native AS SELECT * FROM ${reader}`);
   rows = Number(
-    (await db.run(`CREATE OR REPLACE TABLE native AS SELECT * FROM ${reader}`)).rowsChanged,
+    (await db.runAndReadAll('SELECT count(*) AS n FROM native')).getRowObjectsJS()[0]?.n,
   );
   db.closeSync();
 }

@@ -5,7 +5,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
 import { type FileColumn, openFileReader, withCarefulRetry } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
-import { DUCKDB_TYPES, ident } from './sql.js';
+import { DUCKDB_LOAD_SETTINGS, DUCKDB_TYPES, ident } from './sql.js';
 
 export interface DuckDbSinkOptions {
   /** The database file; `:memory:` for tests. */
@@ -32,14 +32,14 @@ export class DuckDbSink implements Sink {
 
   private async open(): Promise<DuckDBConnection> {
     if (this.options.path === ':memory:') {
-      this.instance ??= await DuckDBInstance.create(':memory:');
+      this.instance ??= await DuckDBInstance.create(':memory:', DUCKDB_LOAD_SETTINGS);
       return this.instance.connect();
     }
     await mkdir(path.dirname(this.options.path), { recursive: true });
     const deadline = Date.now() + (this.options.lockWaitMs ?? 30_000);
     for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
       try {
-        this.instance = await DuckDBInstance.create(this.options.path);
+        this.instance = await DuckDBInstance.create(this.options.path, DUCKDB_LOAD_SETTINGS);
         return await this.instance.connect();
       } catch (error) {
         if (!/lock/i.test(String(error)) || Date.now() > deadline) {

@@ -4,7 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import { openFileReader, withCarefulRetry } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
-import { DUCKDB_TYPES, ident, literal } from './sql.js';
+import { DUCKDB_LOAD_SETTINGS, DUCKDB_TYPES, ident, literal } from './sql.js';
 
 export type FilesFormat = 'parquet' | 'ndjson';
 
@@ -60,7 +60,7 @@ export class FilesSink implements Sink {
     const tableDir = path.join(this.options.dir, input.kind);
     await mkdir(tableDir, { recursive: true });
     const temp = await mkdtemp(path.join(this.options.dir, '.incoming-'));
-    const instance = await DuckDBInstance.create(':memory:');
+    const instance = await DuckDBInstance.create(':memory:', DUCKDB_LOAD_SETTINGS);
     const db = await instance.connect();
     try {
       const reader = await openFileReader(db, input, { careful });
@@ -146,7 +146,7 @@ export class FilesSink implements Sink {
       path.basename(f).startsWith(`${exportId}_`),
     );
     if (files.length === 0) return digest.toJSON();
-    const instance = await DuckDBInstance.create(':memory:');
+    const instance = await DuckDBInstance.create(':memory:', DUCKDB_LOAD_SETTINGS);
     const db = await instance.connect();
     try {
       const list = `[${files.map(literal).join(', ')}]`;

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type FileColumn, openFileReader, withCarefulRetry } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
-import { ident, literal } from './sql.js';
+import { DUCKDB_LOAD_SETTINGS, ident, literal } from './sql.js';
 
 const PG_TYPES: Record<FieldType, string> = {
   int64: 'BIGINT',
@@ -87,7 +87,7 @@ export class PostgresSink implements Sink {
     input: LoadInput,
     careful: boolean,
   ): Promise<{ converted: Converted; columns: FileColumn[] }> {
-    const instance = await DuckDBInstance.create(':memory:');
+    const instance = await DuckDBInstance.create(':memory:', DUCKDB_LOAD_SETTINGS);
     const db = await instance.connect();
     try {
       const reader = await openFileReader(db, input, { careful });

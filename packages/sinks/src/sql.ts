@@ -14,3 +14,12 @@ export const DUCKDB_TYPES: Record<FieldType, string> = {
   bool: 'BOOLEAN',
   json: 'JSON',
 };
+
+/**
+ * DuckDB settings for a load: a memory cap so a big export streams instead of filling RAM (DuckDB
+ * spills to disk past it), and no insertion-order guarantee, which lets it stream in parallel.
+ */
+export const DUCKDB_LOAD_SETTINGS: Record<string, string> = {
+  memory_limit: '1GB',
+  preserve_insertion_order: 'false',
+};
