@@ -9,7 +9,7 @@ import { createApp, type IntakeDeps } from './index.js';
 const redis = useTestRedis();
 const logger = createLogger({ name: 'intake-test', level: 'silent', pretty: false });
 
-function depsFor(url: string, prefix: string): IntakeDeps {
+function depsFor(url: string, prefix: string, overrides: Partial<IntakeDeps> = {}): IntakeDeps {
   const connection = createRedis(url, 'producer');
   connection.on('error', () => {});
   return {
@@ -21,6 +21,11 @@ function depsFor(url: string, prefix: string): IntakeDeps {
     defaultSink: 'duckdb',
     sinks: ['duckdb'],
     publicUrl: 'http://fsx.test',
+    apiTokens: [],
+    prefix,
+    rateLimitPerMinute: 10_000,
+    maxSpanDays: 92,
+    ...overrides,
   };
 }
 

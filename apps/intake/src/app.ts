@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -7,6 +9,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { presentedToken, registerAuth } from './auth.js';
 import type { IntakeDeps } from './deps.js';
 import { registerErrorHandler } from './errors.js';
 import { registerBullBoard } from './routes/bull-board.js';
@@ -18,11 +21,27 @@ export async function createApp(deps: IntakeDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
+    maxParamLength: 200,
     trustProxy: false,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  registerAuth(app, deps.apiTokens);
+  await app.register(rateLimit, {
+    max: deps.rateLimitPerMinute,
+    timeWindow: 60_000,
+    redis: deps.redis,
+    nameSpace: `${deps.prefix}:intake-rate:`,
+    // Counted per client: its token (hashed) when it has one, else its address.
+    keyGenerator: (request) => {
+      const token = presentedToken(request);
+      return token ? createHash('sha256').update(token).digest('hex').slice(0, 16) : request.ip;
+    },
+    allowList: (request) => request.url === '/health',
+    // Redis down must not make every request a 500; the routes answer 503 themselves.
+    skipOnError: true,
+  });
 
   await app.register(swagger, {
     openapi: {

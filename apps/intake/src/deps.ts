@@ -16,4 +16,12 @@ export interface IntakeDeps {
   /** Sinks this deployment can load into. */
   sinks: readonly SinkKind[];
   publicUrl: string;
+  /** Bearer tokens; empty means no auth, which main.ts allows on loopback only. */
+  apiTokens: readonly string[];
+  /** Redis key prefix (the queues' hash tag), for the rate limiter's counters. */
+  prefix: string;
+  /** Requests per minute per client (token or address). */
+  rateLimitPerMinute: number;
+  /** Longest time range an export may ask for. */
+  maxSpanDays: number;
 }

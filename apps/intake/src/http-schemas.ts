@@ -27,32 +27,65 @@ const exportFormat = z
   .enum(['json', 'ndjson', 'csv', 'FORMAT_JSON', 'FORMAT_NDJSON', 'FORMAT_CSV'])
   .transform((v) => normalizeExportFormat(v) ?? 'json');
 
-export const createExportBody = z
-  .strictObject({
-    segmentId: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[A-Za-z0-9_-]+$/, 'must be a FullStory segment id'),
-    type: exportType,
-    format: exportFormat.default('json'),
-    timeRange: timeRange.optional(),
-    segmentTimeRange: timeRange.optional(),
-    credential: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a credential name')
-      .optional(),
-    sink: z.enum(SINK_KINDS).optional(),
-  })
-  .meta({
-    example: {
-      segmentId: 'everyone',
-      type: 'events',
-      format: 'ndjson',
-      timeRange: { start: '2026-11-01T00:00:00Z', end: '2026-11-02T00:00:00Z' },
-    },
-  });
-export type CreateExportBody = z.output<typeof createExportBody>;
+const DAY_MS = 86_400_000;
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** The export body. Time ranges must be sane: not in the future, and no longer than `maxSpanDays`. */
+export function createExportBodySchema(maxSpanDays: number) {
+  return z
+    .strictObject({
+      segmentId: z
+        .string()
+        .min(1)
+        .max(200)
+        .regex(/^[A-Za-z0-9_-]+$/, 'must be a FullStory segment id'),
+      type: exportType,
+      format: exportFormat.default('json'),
+      timeRange: timeRange.optional(),
+      segmentTimeRange: timeRange.optional(),
+      credential: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a credential name')
+        .optional(),
+      sink: z.enum(SINK_KINDS).optional(),
+    })
+    .superRefine((body, ctx) => {
+      if (!body.timeRange) return;
+      const now = Date.now();
+      const start = body.timeRange.start ? Date.parse(body.timeRange.start) : undefined;
+      const end = body.timeRange.end ? Date.parse(body.timeRange.end) : now;
+      if (start !== undefined && start > now) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timeRange', 'start'],
+          message: 'must not be in the future',
+        });
+      }
+      if (end > now + CLOCK_SKEW_MS) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timeRange', 'end'],
+          message: 'must not be in the future',
+        });
+      }
+      if (start !== undefined && end - start > maxSpanDays * DAY_MS) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timeRange'],
+          message: `must span at most ${maxSpanDays} days`,
+        });
+      }
+    })
+    .meta({
+      example: {
+        segmentId: 'everyone',
+        type: 'events',
+        format: 'ndjson',
+        timeRange: { start: '2026-11-01T00:00:00Z', end: '2026-11-02T00:00:00Z' },
+      },
+    });
+}
+export type CreateExportBody = z.output<ReturnType<typeof createExportBodySchema>>;
 
 export const exportIdParams = z.strictObject({ id: z.uuid('must be an export id') });
 

@@ -5,11 +5,19 @@ import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fs
 import { createApp } from './app.js';
 
 const config = loadOrExit(() => loadConfig());
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+if (config.intake.apiTokens.length === 0 && !LOOPBACK.has(config.intake.host)) {
+  // The API starts exports with a key that reads every session: never open without a token.
+  process.stderr.write(
+    `Refusing to listen on ${config.intake.host} without INTAKE_API_TOKENS; set a token or HOST=127.0.0.1\n`,
+  );
+  process.exit(1);
+}
 const logger = createLogger({
   name: 'intake',
   level: config.logLevel,
   pretty: config.prettyLogs,
-  secrets: Object.values(config.fullstory.credentials),
+  secrets: [...Object.values(config.fullstory.credentials), ...config.intake.apiTokens],
 });
 const redis = createRedis(config.redis.url, 'producer');
 redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection problem'));
@@ -34,6 +42,10 @@ const app = await createApp({
   defaultSink: config.sinks.default,
   sinks,
   publicUrl: config.intake.publicUrl,
+  apiTokens: config.intake.apiTokens,
+  prefix: config.redis.prefix,
+  rateLimitPerMinute: config.intake.rateLimitPerMinute,
+  maxSpanDays: config.intake.maxSpanDays,
 });
 await app.listen({ host: config.intake.host, port: config.intake.port });
 logger.info(

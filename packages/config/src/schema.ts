@@ -1,7 +1,15 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type Credentials, DEFAULT_CREDENTIAL, parseCredentialList } from './credentials.js';
-import { booleanFlag, logLevel, port, positiveInt, positiveNumber, url } from './env-types.js';
+import {
+  booleanFlag,
+  commaList,
+  logLevel,
+  port,
+  positiveInt,
+  positiveNumber,
+  url,
+} from './env-types.js';
 
 export const SINK_KINDS = ['duckdb', 'postgres', 'files'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
@@ -20,16 +28,8 @@ export const envSchema = z.object({
   FULLSTORY_API_KEY: z.string().min(1, 'must not be empty').optional(),
   FULLSTORY_CREDENTIALS: z.string().default('').transform(parseCredentialList),
   FULLSTORY_REQUEST_TIMEOUT_MS: positiveInt(30_000),
-  /** Hosts download locations may point at (comma-separated); empty allows any https host. */
-  FULLSTORY_DOWNLOAD_HOSTS: z
-    .string()
-    .default('')
-    .transform((list) =>
-      list
-        .split(',')
-        .map((h) => h.trim())
-        .filter(Boolean),
-    ),
+  /** Hosts download locations may point at (comma-separated). FullStory's storage host by default. */
+  FULLSTORY_DOWNLOAD_HOSTS: commaList.default(['storage.googleapis.com']),
   QUOTA_BURST: positiveInt(50),
   QUOTA_PER_MINUTE: positiveNumber(2),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -53,6 +53,17 @@ export const envSchema = z.object({
   POLL_MAX_DELAY_MS: positiveInt(5 * 60_000),
   EXPORT_MAX_RECREATES: z.coerce.number().int().min(0).default(2),
   INTAKE_PUBLIC_URL: url(['https:', 'http:']).optional(),
+  /** Bearer tokens for the intake API and Bull Board (comma-separated). Required off loopback. */
+  INTAKE_API_TOKENS: commaList
+    .refine(
+      (tokens) => tokens.every((t) => t.length >= 16),
+      'every token must be at least 16 characters',
+    )
+    .default([]),
+  INTAKE_RATE_LIMIT_PER_MINUTE: positiveInt(600),
+  EXPORT_MAX_SPAN_DAYS: positiveInt(92),
+  DOWNLOAD_MAX_BYTES: positiveInt(20 * 1024 ** 3),
+  DOWNLOAD_MAX_DECOMPRESSED_BYTES: positiveInt(200 * 1024 ** 3),
   PRETTY_LOGS: booleanFlag(false),
 });
 
@@ -70,7 +81,15 @@ export interface FsxConfig {
     downloadHosts: string[];
     quota: { burst: number; perMinute: number };
   };
-  intake: { host: string; port: number; publicUrl: string };
+  intake: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    apiTokens: string[];
+    rateLimitPerMinute: number;
+    maxSpanDays: number;
+  };
+  downloads: { maxBytes: number; maxDecompressedBytes: number };
   workers: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number };
   pipeline: { pollMinDelayMs: number; pollMaxDelayMs: number; maxRecreates: number };
   storage: { dataDir: string; stagingDir: string };
@@ -106,6 +125,13 @@ export const configSchema = envSchema
         host: env.HOST,
         port: env.PORT,
         publicUrl: env.INTAKE_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
+        apiTokens: env.INTAKE_API_TOKENS,
+        rateLimitPerMinute: env.INTAKE_RATE_LIMIT_PER_MINUTE,
+        maxSpanDays: env.EXPORT_MAX_SPAN_DAYS,
+      },
+      downloads: {
+        maxBytes: env.DOWNLOAD_MAX_BYTES,
+        maxDecompressedBytes: env.DOWNLOAD_MAX_DECOMPRESSED_BYTES,
       },
       workers: {
         concurrency: env.WORKER_CONCURRENCY,

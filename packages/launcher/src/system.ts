@@ -113,6 +113,8 @@ export async function launchSystem(options: LaunchOptions = {}): Promise<Launche
       Object.assign(fullstoryEnv, {
         FULLSTORY_API_KEY: DEMO_API_KEY,
         FULLSTORY_BASE_URL: simulatorUrl,
+        // Downloads come from the simulator's own storage path, not FullStory's storage host.
+        FULLSTORY_DOWNLOAD_HOSTS: `127.0.0.1:${simPort}`,
       });
     }
 

@@ -29,4 +29,6 @@ export interface PipelineDeps {
     /** Times an expired download may go back to fetch before the export fails. @defaultValue 5 */
     maxDownloadRestarts?: number;
   };
+  /** Limits on what a download may be. */
+  downloads?: { maxBytes: number; maxDecompressedBytes: number };
 }

@@ -13,7 +13,7 @@ export { type ExportPatch, ExportStore, type NewExport } from './export-store.js
 export { type PollBounds, type PollObservation, pollDelayMs } from './poll-schedule.js';
 export { availableSinks, createPipelineRuntime, type PipelineRuntime } from './runtime.js';
 export { type StageHandler, type StageRun, stageProcessor } from './stage-runner.js';
-export { StagingStore, verifyGzip } from './staging.js';
+export { GzipBombError, StagingStore, verifyGzip } from './staging.js';
 export { cancelExport, submitExport } from './submit.js';
 export { createStageWorker, type StageWorkerOptions } from './worker.js';
 export { runWorkerApp } from './worker-app.js';

@@ -32,6 +32,7 @@ export async function startPipeline(
     REDIS_URL: redis.url,
     QUEUE_PREFIX: redis.prefix,
     FULLSTORY_BASE_URL: baseUrl,
+    FULLSTORY_DOWNLOAD_HOSTS: new URL(baseUrl).host,
     FULLSTORY_API_KEY: 'na1.sim-admin',
     DATA_DIR: dataDir,
     POLL_MIN_DELAY_MS: '100',

@@ -73,6 +73,7 @@ export function createPipelineRuntime(config: FsxConfig, logger: Logger): Pipeli
     staging: new StagingStore(config.storage.stagingDir),
     logger,
     settings: config.pipeline,
+    downloads: config.downloads,
   };
 
   return {

@@ -24,15 +24,33 @@ export class StagingStore {
   }
 }
 
-/** Reads a gzip file through to its end: throws on a truncated or corrupt file. */
-export async function verifyGzip(file: string): Promise<void> {
+export class GzipBombError extends Error {
+  readonly code = 'pipeline.gzip_bomb';
+  readonly retryable = false;
+}
+
+/**
+ * Reads a gzip file through to its end: throws on a truncated or corrupt file, and stops at
+ * `maxBytes` of decompressed output (a gzip bomb would otherwise fill the disk and the sink).
+ */
+export async function verifyGzip(
+  file: string,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<number> {
+  let total = 0;
   await pipeline(
     createReadStream(file),
     createGunzip(),
     new Writable({
-      write(_chunk, _encoding, done) {
-        done();
+      write(chunk: Buffer, _encoding, done) {
+        total += chunk.length;
+        done(
+          total > maxBytes
+            ? new GzipBombError(`decompresses to more than ${maxBytes} bytes`)
+            : null,
+        );
       },
     }),
   );
+  return total;
 }

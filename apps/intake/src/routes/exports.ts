@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { IntakeDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import {
-  createExportBody,
+  createExportBodySchema,
   exportIdParams,
   idempotencyHeaders,
   listExportsQuery,
@@ -14,6 +14,7 @@ export const exportRoutes =
   (deps: IntakeDeps): FastifyPluginAsyncZod =>
   async (app) => {
     const links = (id: string) => ({ self: `${deps.publicUrl}/v1/exports/${id}` });
+    const createExportBody = createExportBodySchema(deps.maxSpanDays);
 
     app.post(
       '/v1/exports',

@@ -1,7 +1,7 @@
 import { isFullStoryError, TransientError } from '@fsx/fullstory';
 import { ExportFailedError } from '../errors.js';
 import type { StageHandler } from '../stage-runner.js';
-import { verifyGzip } from '../staging.js';
+import { GzipBombError, verifyGzip } from '../staging.js';
 
 /**
  * Streams the file into the staging store, resuming a partial file a killed run left behind.
@@ -29,9 +29,14 @@ export const downloadStage: StageHandler = async (run) => {
   const file = deps.staging.pathFor(record.id, record.spec.format);
   const { client } = deps.fullstory(record.credential);
   try {
-    const result = await client.downloadExport(record.download.location, file, { resume: true });
-    await verifyGzip(file).catch(async (error: unknown) => {
+    const result = await client.downloadExport(record.download.location, file, {
+      resume: true,
+      ...(deps.downloads ? { maxBytes: deps.downloads.maxBytes } : {}),
+    });
+    await verifyGzip(file, deps.downloads?.maxDecompressedBytes).catch(async (error: unknown) => {
       await deps.staging.remove(file);
+      if (error instanceof GzipBombError)
+        throw new ExportFailedError(`download: ${error.message}`, { cause: error });
       throw new TransientError(`download: the file is not a whole gzip (${String(error)})`, {
         cause: error,
       });

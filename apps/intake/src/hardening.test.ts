@@ -1,0 +1,277 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createLogger } from '@fsx/logger';
+import { ExportStore } from '@fsx/pipeline';
+import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
+import { useTestRedis } from '@fsx/testing';
+import fc from 'fast-check';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type IntakeDeps } from './index.js';
+
+const redis = useTestRedis();
+const TOKEN = 'tok_0123456789abcdef0123';
+const logger = createLogger({ name: 'hardening-test', level: 'silent', pretty: false });
+
+async function appWith(overrides: Partial<IntakeDeps>, prefix = redis.prefix) {
+  const connection = createRedis(redis.url, 'producer');
+  await waitUntilReady(connection);
+  const deps: IntakeDeps = {
+    redis: connection,
+    store: new ExportStore(connection, prefix),
+    queues: createStageQueues(connection, prefix, { onError: () => {} }),
+    logger,
+    credentials: ['default'],
+    defaultSink: 'duckdb',
+    sinks: ['duckdb'],
+    publicUrl: 'http://fsx.test',
+    apiTokens: [TOKEN],
+    prefix,
+    rateLimitPerMinute: 100_000,
+    maxSpanDays: 31,
+    ...overrides,
+  };
+  const app = await createApp(deps);
+  return {
+    app,
+    deps,
+    close: async () => (await app.close(), await closeQueues(deps.queues), connection.disconnect()),
+  };
+}
+
+const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+const valid = {
+  segmentId: 'everyone',
+  type: 'events',
+  timeRange: { start: `${yesterday}T00:00:00Z`, end: `${yesterday}T12:00:00Z` },
+};
+const bearer = { authorization: `Bearer ${TOKEN}` };
+
+describe('intake auth', () => {
+  let app: FastifyInstance;
+  let close: () => Promise<unknown>;
+  beforeAll(async () => ({ app, close } = await appWith({})));
+  afterAll(() => close());
+
+  it('requires a token everywhere but /health', async () => {
+    expect((await app.inject({ url: '/health' })).statusCode).toBe(200);
+    for (const url of [
+      '/v1/exports',
+      '/ready',
+      '/docs/json',
+      '/admin/queues',
+      '/admin/queues/api/queues',
+    ]) {
+      const response = await app.inject({ url });
+      expect(response.statusCode, url).toBe(401);
+    }
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/exports', payload: valid })).statusCode,
+    ).toBe(401);
+    expect(
+      (
+        await app.inject({
+          url: '/v1/exports',
+          headers: { authorization: 'Bearer wrong-token-of-some-length' },
+        })
+      ).statusCode,
+    ).toBe(401);
+    expect((await app.inject({ url: '/v1/exports', headers: bearer })).statusCode).toBe(200);
+  });
+
+  it('lets a browser into Bull Board with Basic auth, the token as password', async () => {
+    const challenge = await app.inject({ url: '/admin/queues' });
+    expect(challenge.headers['www-authenticate']).toMatch(/^Basic/);
+    const basic = `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`;
+    expect(
+      (await app.inject({ url: '/admin/queues', headers: { authorization: basic } })).statusCode,
+    ).toBe(200);
+  });
+});
+
+describe('intake input limits', () => {
+  let app: FastifyInstance;
+  let close: () => Promise<unknown>;
+  beforeAll(async () => ({ app, close } = await appWith({ apiTokens: [] })));
+  afterAll(() => close());
+
+  it('refuses time ranges in the future or longer than the maximum span', async () => {
+    const future = new Date(Date.now() + 3 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const tooLong = await app.inject({
+      method: 'POST',
+      url: '/v1/exports',
+      payload: {
+        ...valid,
+        timeRange: { start: '2026-01-01T00:00:00Z', end: '2026-03-01T00:00:00Z' },
+      },
+    });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().issues).toEqual([
+      { path: 'timeRange', message: 'must span at most 31 days' },
+    ]);
+    const ahead = await app.inject({
+      method: 'POST',
+      url: '/v1/exports',
+      payload: { ...valid, timeRange: { start: future } },
+    });
+    expect(ahead.json().issues).toEqual([
+      { path: 'timeRange/start', message: 'must not be in the future' },
+    ]);
+  });
+
+  it('refuses a body over 64 KiB', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/exports',
+      payload: { ...valid, segmentId: 'x'.repeat(70_000) },
+    });
+    expect(response.statusCode).toBe(413);
+  });
+});
+
+describe('intake rate limiting', () => {
+  it('limits each client per minute, in Redis, so every intake replica shares the count', async () => {
+    const prefix = `${redis.prefix}-rl`;
+    const first = await appWith({ rateLimitPerMinute: 3 }, prefix);
+    const second = await appWith({ rateLimitPerMinute: 3 }, prefix);
+    const statuses = [];
+    for (const app of [first.app, second.app, first.app, second.app]) {
+      statuses.push((await app.inject({ url: '/v1/exports', headers: bearer })).statusCode);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect((await first.app.inject({ url: '/health' })).statusCode).toBe(200);
+    await first.close();
+    await second.close();
+  });
+});
+
+describe('intake fuzzing', () => {
+  let app: FastifyInstance;
+  let deps: IntakeDeps;
+  let close: () => Promise<unknown>;
+  beforeAll(
+    async () => ({ app, deps, close } = await appWith({ apiTokens: [] }, `${redis.prefix}-fuzz`)),
+  );
+  afterAll(() => close());
+
+  const jobs = async () => {
+    const counts = await deps.queues.create.getJobCounts(
+      'waiting',
+      'delayed',
+      'active',
+      'completed',
+      'failed',
+    );
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  };
+  const field = fc.oneof(
+    fc.string(),
+    fc.constantFrom(
+      'events',
+      'individuals',
+      'TYPE_EVENT',
+      'json',
+      'csv',
+      'FORMAT_NDJSON',
+      'everyone',
+      '2026-11-01T00:00:00Z',
+      '',
+    ),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.string(), { maxLength: 3 }),
+  );
+  const body = fc.oneof(
+    fc.record(
+      {
+        segmentId: field,
+        type: field,
+        format: field,
+        timeRange: fc.oneof(field, fc.record({ start: field, end: field }, { requiredKeys: [] })),
+        credential: field,
+        sink: field,
+        extra: field,
+      },
+      { requiredKeys: [] },
+    ),
+    fc.jsonValue(),
+  );
+
+  it('never answers 5xx and never enqueues for an invalid request, over thousands of bodies', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        body,
+        fc.option(fc.string({ maxLength: 300 })),
+        async (payload, idempotencyKey) => {
+          const before = await jobs();
+          const response = await app.inject({
+            method: 'POST',
+            url: '/v1/exports',
+            payload: JSON.stringify(payload),
+            headers: {
+              'content-type': 'application/json',
+              ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+            },
+          });
+          expect(response.statusCode).toBeLessThan(500);
+          const after = await jobs();
+          if (response.statusCode !== 202) expect(after).toBe(before);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  }, 120_000);
+
+  it('never answers 5xx for random paths, ids, methods and raw bodies', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'DELETE', 'PUT', 'PATCH'),
+        fc.oneof(fc.string(), fc.uuid(), fc.webPath()),
+        fc.string({ maxLength: 500 }),
+        fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+        async (method, id, raw, contentType) => {
+          const url = `/v1/exports/${encodeURIComponent(id)}`;
+          const response = await app.inject({
+            method,
+            url,
+            payload: raw,
+            headers: { 'content-type': contentType },
+          });
+          expect(response.statusCode).toBeLessThan(500);
+          const list = await app.inject({
+            url: `/v1/exports?state=${encodeURIComponent(id)}&limit=${encodeURIComponent(raw.slice(0, 5))}`,
+          });
+          expect(list.statusCode).toBeLessThan(500);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  }, 120_000);
+});
+
+describe('intake main', () => {
+  it('refuses to listen off loopback without a token', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'main.ts')],
+      {
+        env: {
+          ...process.env,
+          HOST: '0.0.0.0',
+          PORT: '0',
+          REDIS_URL: redis.url,
+          INTAKE_API_TOKENS: '',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(stderr).toContain('Refusing to listen on 0.0.0.0 without INTAKE_API_TOKENS');
+  });
+});

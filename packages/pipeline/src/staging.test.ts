@@ -1,0 +1,46 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { FullStoryClient } from '@fsx/fullstory';
+import { describe, expect, it } from 'vitest';
+import { GzipBombError, StagingStore, verifyGzip } from './index.js';
+
+describe('staging and download safety', () => {
+  it('stops reading a gzip bomb at the decompressed-size cap', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-bomb-'));
+    const bomb = path.join(dir, 'bomb.gz');
+    await writeFile(bomb, gzipSync(Buffer.alloc(20 * 1024 * 1024)));
+    await expect(verifyGzip(bomb, 1024 * 1024)).rejects.toBeInstanceOf(GzipBombError);
+    expect(await verifyGzip(bomb)).toBe(20 * 1024 * 1024);
+  });
+
+  it('names staged files by export id, never by anything a server sent', async () => {
+    const staging = new StagingStore('/var/fsx/staging');
+    expect(staging.pathFor('0f8e6a52-1b7c-4c55-9d8e-0a1b2c3d4e5f', 'csv')).toBe(
+      '/var/fsx/staging/0f8e6a52-1b7c-4c55-9d8e-0a1b2c3d4e5f.csv.gz',
+    );
+    expect(() => staging.pathFor('../../etc/passwd', 'csv')).toThrow(/unsafe/);
+    const server = createServer((_req, res) => {
+      res.writeHead(200, {
+        'content-disposition': 'attachment; filename="../../../tmp/evil.sh"',
+        'content-length': '3',
+      });
+      res.end('abc');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-name-'));
+    const target = path.join(dir, 'chosen-by-fsx.gz');
+    const result = await new FullStoryClient({ apiKey: 'k' }).downloadExport(
+      `http://127.0.0.1:${port}/x`,
+      target,
+    );
+    server.close();
+    expect(result).toMatchObject({ bytes: 3, fileName: '../../../tmp/evil.sh' });
+    const { readdir } = await import('node:fs/promises');
+    expect(await readdir(dir)).toEqual(['chosen-by-fsx.gz']);
+  });
+});
