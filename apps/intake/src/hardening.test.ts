@@ -36,7 +36,11 @@ async function appWith(overrides: Partial<IntakeDeps>, prefix = redis.prefix) {
   return {
     app,
     deps,
-    close: async () => (await app.close(), await closeQueues(deps.queues), connection.disconnect()),
+    close: async () => {
+      await app.close();
+      await closeQueues(deps.queues);
+      connection.disconnect();
+    },
   };
 }
 
