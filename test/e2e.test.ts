@@ -1,14 +1,26 @@
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type LaunchedSystem, launchSystem } from '@fsx/launcher';
 import { closeQueues, createRedis, createStageQueues } from '@fsx/queues';
 import { DuckDbSink } from '@fsx/sinks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { findFreePort, http, OUTPUT_DIR, tempDataDir, waitForExport } from './system-helpers.js';
+import {
+  findFreePort,
+  http,
+  OUTPUT_DIR,
+  redisStrings,
+  tempDataDir,
+  useToken,
+  waitForExport,
+} from './system-helpers.js';
 
 // The whole system as separate processes: Redis (the test run's), the simulator, the intake and
 // one process per stage, exactly as `pnpm start` runs them.
 let system: LaunchedSystem;
 const prefix = `{e2e-${process.pid}}`;
+const TOKEN = 'e2e-token-0123456789abcdef';
+const API_KEY = 'na1.sim-admin';
+useToken(TOKEN);
 
 beforeAll(async () => {
   system = await launchSystem({
@@ -19,6 +31,7 @@ beforeAll(async () => {
       PATH: process.env.PATH,
       REDIS_URL: inject('redisUrl'),
       QUEUE_PREFIX: prefix,
+      INTAKE_API_TOKENS: TOKEN,
       LOG_LEVEL: 'info',
       // A small quota on both sides: the shared limiter must keep fsx under it.
       SIM_QUOTA_BURST: '8',
@@ -117,4 +130,29 @@ describe('fsx end to end, one process per stage', () => {
       hash: exported.hash,
     });
   }, 90_000);
+
+  it('leaves no API key or token in Redis, the logs or Bull Board', async () => {
+    const secrets = [API_KEY, Buffer.from(API_KEY).toString('base64'), TOKEN];
+    const stored = await redisStrings(system.redisUrl, `${prefix}*`);
+    expect(stored.length).toBeGreaterThan(50);
+    const logDir = path.join(OUTPUT_DIR, 'e2e-logs');
+    const logs = await Promise.all(
+      (await readdir(logDir))
+        .filter((f) => !f.startsWith('fullstory-sim'))
+        .map((f) => readFile(path.join(logDir, f), 'utf8')),
+    );
+    expect(logs.join('').length).toBeGreaterThan(1000);
+    const board: string[] = [];
+    for (const status of ['completed', 'failed', 'delayed', 'waiting']) {
+      const { json } = await http(
+        'GET',
+        `${system.intakeUrl}/admin/queues/api/queues?activeQueue=download&status=${status}&page=1`,
+      );
+      board.push(JSON.stringify(json));
+    }
+    expect(board.join('')).toContain('exportId');
+    for (const haystack of [stored.join('\n'), logs.join('\n'), board.join('\n')]) {
+      for (const secret of secrets) expect(haystack).not.toContain(secret);
+    }
+  });
 });
