@@ -136,7 +136,12 @@ describe('chaos', () => {
         const loaded = await target.digest(type, record.id);
         rows += loaded.count;
         if (loaded.count > expected.rows) duplicates += loaded.count - expected.rows;
-        if (loaded.hash !== expected.hash || loaded.count !== expected.rows) mismatched += 1;
+        if (loaded.hash !== expected.hash || loaded.count !== expected.rows) {
+          mismatched += 1;
+          process.stdout.write(
+            `mismatch: ${record.id} ${type} ${record.spec.format} → ${sink}: loaded ${loaded.count}, expected ${expected.rows}\n`,
+          );
+        }
       }
       await pg.close();
       // Stage jobs that needed more than one run: retried after an error, or taken over after a kill.

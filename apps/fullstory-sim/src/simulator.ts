@@ -10,6 +10,7 @@ import { operationRoutes } from './routes/operations.js';
 import { segmentRoutes } from './routes/segments.js';
 import { simAdminRoutes } from './routes/sim-admin.js';
 import { storageRoutes } from './routes/storage.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { SimState } from './state.js';
 import { SimStats } from './stats.js';
 import { TokenBuckets } from './token-bucket.js';
@@ -55,6 +56,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   operationRoutes(app, ctx);
   storageRoutes(app, ctx);
   legacyRoutes(app, ctx);
+  webhookRoutes(app, ctx);
   simAdminRoutes(app, ctx);
 
   return {

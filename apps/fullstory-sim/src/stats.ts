@@ -20,6 +20,8 @@ export class SimStats {
   faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   exports: Record<string, ExportStats> = {};
   operations = 0;
+  /** Webhook delivery attempts by the receiver's status (0: no answer). */
+  webhookDeliveries: Record<number, number> = {};
 
   countRequest(route: string, status: number): void {
     const byStatus = this.requests[route] ?? {};
@@ -38,6 +40,7 @@ export class SimStats {
       rateLimited: this.rateLimited,
       faults: this.faults,
       operations: this.operations,
+      webhookDeliveries: this.webhookDeliveries,
       exports: this.exports,
     };
   }

@@ -2,6 +2,8 @@ import type { SinkKind } from '@fsx/config';
 import type { Logger } from '@fsx/logger';
 import type { ExportStore } from '@fsx/pipeline';
 import type { StageQueues } from '@fsx/queues';
+import type { WebhookJob } from '@fsx/webhooks';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 /** What the intake needs; built once in main.ts (or a test) and passed in. */
@@ -24,4 +26,6 @@ export interface IntakeDeps {
   rateLimitPerMinute: number;
   /** Longest time range an export may ask for. */
   maxSpanDays: number;
+  /** FullStory webhooks; absent when no secret is configured. */
+  webhooks?: { secret: string; replayWindowSeconds: number; queue: Queue<WebhookJob> };
 }

@@ -2,6 +2,7 @@ import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit, type SinkKind } from '@fsx/
 import { createLogger } from '@fsx/logger';
 import { availableSinks, ExportStore } from '@fsx/pipeline';
 import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
+import { createWebhookQueue } from '@fsx/webhooks';
 import { createApp } from './app.js';
 
 const config = loadOrExit(() => loadConfig());
@@ -17,7 +18,11 @@ const logger = createLogger({
   name: 'intake',
   level: config.logLevel,
   pretty: config.prettyLogs,
-  secrets: [...Object.values(config.fullstory.credentials), ...config.intake.apiTokens],
+  secrets: [
+    ...Object.values(config.fullstory.credentials),
+    ...config.intake.apiTokens,
+    ...(config.webhooks.secret ? [config.webhooks.secret] : []),
+  ],
 });
 const redis = createRedis(config.redis.url, 'producer');
 redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection problem'));
@@ -46,6 +51,15 @@ const app = await createApp({
   prefix: config.redis.prefix,
   rateLimitPerMinute: config.intake.rateLimitPerMinute,
   maxSpanDays: config.intake.maxSpanDays,
+  ...(config.webhooks.secret
+    ? {
+        webhooks: {
+          secret: config.webhooks.secret,
+          replayWindowSeconds: config.webhooks.replayWindowSeconds,
+          queue: createWebhookQueue(redis, config.redis.prefix),
+        },
+      }
+    : {}),
 });
 await app.listen({ host: config.intake.host, port: config.intake.port });
 logger.info(

@@ -61,6 +61,11 @@ export const envSchema = z.object({
     )
     .default([]),
   INTAKE_RATE_LIMIT_PER_MINUTE: positiveInt(600),
+  /** Shared secret of the FullStory webhook endpoint; unset disables /v1/webhooks/fullstory. */
+  FULLSTORY_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEBHOOK_REPLAY_WINDOW_SECONDS: positiveInt(300),
+  WEBHOOK_ALERT_EXPORT_TYPE: z.enum(['events', 'individuals']).default('events'),
+  WEBHOOK_ALERT_EXPORT_FORMAT: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
   EXPORT_MAX_SPAN_DAYS: positiveInt(92),
   DOWNLOAD_MAX_BYTES: positiveInt(20 * 1024 ** 3),
   DOWNLOAD_MAX_DECOMPRESSED_BYTES: positiveInt(200 * 1024 ** 3),
@@ -90,6 +95,11 @@ export interface FsxConfig {
     maxSpanDays: number;
   };
   downloads: { maxBytes: number; maxDecompressedBytes: number };
+  webhooks: {
+    secret?: string;
+    replayWindowSeconds: number;
+    alertExport: { type: 'events' | 'individuals'; format: 'json' | 'ndjson' | 'csv' };
+  };
   workers: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number };
   pipeline: { pollMinDelayMs: number; pollMaxDelayMs: number; maxRecreates: number };
   storage: { dataDir: string; stagingDir: string };
@@ -128,6 +138,14 @@ export const configSchema = envSchema
         apiTokens: env.INTAKE_API_TOKENS,
         rateLimitPerMinute: env.INTAKE_RATE_LIMIT_PER_MINUTE,
         maxSpanDays: env.EXPORT_MAX_SPAN_DAYS,
+      },
+      webhooks: {
+        ...(env.FULLSTORY_WEBHOOK_SECRET ? { secret: env.FULLSTORY_WEBHOOK_SECRET } : {}),
+        replayWindowSeconds: env.WEBHOOK_REPLAY_WINDOW_SECONDS,
+        alertExport: {
+          type: env.WEBHOOK_ALERT_EXPORT_TYPE,
+          format: env.WEBHOOK_ALERT_EXPORT_FORMAT,
+        },
       },
       downloads: {
         maxBytes: env.DOWNLOAD_MAX_BYTES,

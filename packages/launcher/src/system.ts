@@ -32,6 +32,7 @@ export interface LaunchedSystem {
   dataDir: string;
   workers: Record<Stage, ManagedProcess[]>;
   intake: ManagedProcess;
+  webhookWorker: ManagedProcess;
   simulator: ManagedProcess | undefined;
   redis: LocalRedis | undefined;
   /** Called when a process exits without being asked to. */
@@ -146,6 +147,14 @@ export async function launchSystem(options: LaunchOptions = {}): Promise<Launche
         starting.push(worker.start());
       }
     }
+    // FullStory's webhooks have a worker of their own, beside the five stages.
+    const webhookWorker = managed({
+      name: 'worker-webhook',
+      entry: entry('worker-webhook'),
+      env: common,
+      readyPattern: /worker-webhook ready/,
+    });
+    starting.push(webhookWorker.start());
     await Promise.all(starting);
 
     return {
@@ -155,6 +164,7 @@ export async function launchSystem(options: LaunchOptions = {}): Promise<Launche
       dataDir,
       workers,
       intake,
+      webhookWorker,
       simulator,
       redis,
       onUnexpectedExit(handler) {

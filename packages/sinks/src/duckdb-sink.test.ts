@@ -84,3 +84,39 @@ describe('DuckDbSink', () => {
     expect(await sink.digest('events', 'X')).toEqual({ count: 100, hash: info.hash });
   });
 });
+
+describe('DuckDbSink under concurrency', () => {
+  it('keeps every load when one process runs several at once on the same file', async () => {
+    const file = path.join(dir, 'concurrent.duckdb');
+    const inputs = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map(async (i) => {
+        const staged = path.join(dir, `concurrent-${i}.ndjson.gz`);
+        const info = await generateExportFile({
+          path: staged,
+          type: 'events',
+          format: 'ndjson',
+          rows: 300,
+          seed: `c${i}`,
+        });
+        return { staged, info, id: `c-${i}` };
+      }),
+    );
+    // Separate sink objects, as separate jobs in one worker process would have.
+    await Promise.all(
+      inputs.map(({ staged, id }) =>
+        new DuckDbSink({ path: file }).load({
+          exportId: id,
+          kind: 'events',
+          format: 'ndjson',
+          file: staged,
+        }),
+      ),
+    );
+    for (const { id, info } of inputs) {
+      expect(await new DuckDbSink({ path: file }).digest('events', id)).toEqual({
+        count: 300,
+        hash: info.hash,
+      });
+    }
+  });
+});

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
+import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
 import { type FileColumn, openFileReader, withCarefulRetry } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { DUCKDB_LOAD_SETTINGS, DUCKDB_TYPES, ident } from './sql.js';
@@ -15,6 +16,8 @@ export interface DuckDbSinkOptions {
 }
 
 const TABLES: Record<ExportKind, string> = { events: 'events', individuals: 'individuals' };
+/** The tail of each DuckDB file's queue of users in this process. */
+const fileTurns = new Map<string, Promise<void>>();
 const SYSTEM_COLUMNS = ['export_id', 'loaded_at'];
 const QUARANTINE_DDL = `CREATE TABLE IF NOT EXISTS quarantine (
   export_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, line BIGINT, reason VARCHAR, raw VARCHAR)`;
@@ -24,7 +27,7 @@ const QUARANTINE_DDL = `CREATE TABLE IF NOT EXISTS quarantine (
  * costs what DuckDB's own loader costs. DuckDB allows one writing process per file: each load
  * opens the file, waits out another process's lock, and closes it when done.
  */
-export class DuckDbSink implements Sink {
+export class DuckDbSink implements Sink, EventStore {
   readonly kind = 'duckdb';
   private instance: DuckDBInstance | undefined;
 
@@ -62,11 +65,26 @@ export class DuckDbSink implements Sink {
 
   /** Runs `work` on a connection that is closed (and the file unlocked) afterwards. */
   async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const connection = await this.open();
+    // DuckDB's file lock keeps other processes out, but not a second instance in this process:
+    // two of them on one file lose each other's writes. So this process takes turns per file.
+    const previous = fileTurns.get(this.options.path) ?? Promise.resolve();
+    let done: () => void = () => {};
+    const turn = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const queued = previous.then(() => turn);
+    fileTurns.set(this.options.path, queued);
+    await previous;
     try {
-      return await work(connection);
+      const connection = await this.open();
+      try {
+        return await work(connection);
+      } finally {
+        this.release(connection);
+      }
     } finally {
-      this.release(connection);
+      done();
+      if (fileTurns.get(this.options.path) === queued) fileTurns.delete(this.options.path);
     }
   }
 
@@ -166,6 +184,21 @@ export class DuckDbSink implements Sink {
         for (const row of rows) digest.add(row as Record<string, RawValue>);
       }
       return digest.toJSON();
+    });
+  }
+
+  /** Upserts one webhook event or note by id. */
+  async saveEvent(record: EventRecord): Promise<void> {
+    const columns = EVENT_COLUMNS[record.table];
+    await this.withConnection(async (db) => {
+      await db.run(
+        `CREATE TABLE IF NOT EXISTS ${record.table} (id VARCHAR PRIMARY KEY, ${columns.map((c) => `${c} VARCHAR`).join(', ')}, payload JSON)`,
+      );
+      const values = [record.id, ...columns.map((c) => record.fields[c] ?? null), record.payload];
+      await db.run(
+        `INSERT OR REPLACE INTO ${record.table} (id, ${columns.join(', ')}, payload) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})`,
+        values,
+      );
     });
   }
 

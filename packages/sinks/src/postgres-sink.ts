@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type FieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
 import { type FileColumn, openFileReader, withCarefulRetry } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { DUCKDB_LOAD_SETTINGS, ident, literal } from './sql.js';
@@ -39,7 +40,7 @@ interface Converted {
  * C++), and one transaction deletes the export's old rows and streams the new ones in with
  * `COPY … FROM STDIN`: a re-run or a crash never leaves half an export or a duplicate.
  */
-export class PostgresSink implements Sink {
+export class PostgresSink implements Sink, EventStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
 
@@ -204,6 +205,21 @@ export class PostgresSink implements Sink {
 
   query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
     return this.pool.query<T>(sql, values);
+  }
+
+  /** Upserts one webhook event or note by id. */
+  async saveEvent(record: EventRecord): Promise<void> {
+    const columns = EVENT_COLUMNS[record.table];
+    const table = this.table('events').replace('events', record.table);
+    await this.pool.query(
+      `CREATE TABLE IF NOT EXISTS ${table} (id TEXT PRIMARY KEY, ${columns.map((c) => `${c} TEXT`).join(', ')}, payload JSON)`,
+    );
+    const values = [record.id, ...columns.map((c) => record.fields[c] ?? null), record.payload];
+    await this.pool.query(
+      `INSERT INTO ${table} (id, ${columns.join(', ')}, payload) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})
+       ON CONFLICT (id) DO UPDATE SET ${[...columns, 'payload'].map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+      values,
+    );
   }
 
   async close(): Promise<void> {

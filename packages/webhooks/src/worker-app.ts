@@ -1,0 +1,55 @@
+import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit } from '@fsx/config';
+import { createLogger } from '@fsx/logger';
+import { createPipelineRuntime } from '@fsx/pipeline';
+import type { EventStore } from '@fsx/sinks';
+import { Worker } from 'bullmq';
+import { webhookProcessor } from './handler.js';
+import { WEBHOOK_QUEUE, type WebhookJob } from './queue.js';
+
+/** The webhook worker app: acts on queued FullStory webhooks; closes with grace on a signal. */
+export async function runWebhookWorkerApp(env: Record<string, string | undefined> = process.env) {
+  const config = loadOrExit(() => loadConfig(env));
+  const logger = createLogger({
+    name: 'worker-webhook',
+    level: config.logLevel,
+    pretty: config.prettyLogs,
+    secrets: Object.values(config.fullstory.credentials),
+  });
+  const runtime = createPipelineRuntime(config, logger);
+  // Notes and events go to the default sink when it can hold them (the files sink cannot).
+  const defaultSink = runtime.deps.sink(config.sinks.default) as Partial<EventStore>;
+  const events = (defaultSink.saveEvent ? defaultSink : runtime.deps.sink('duckdb')) as EventStore;
+  const worker = new Worker<WebhookJob>(
+    WEBHOOK_QUEUE,
+    webhookProcessor({
+      store: runtime.deps.store,
+      queues: runtime.deps.queues,
+      events,
+      rules: {
+        alertExport: config.webhooks.alertExport,
+        credential: DEFAULT_CREDENTIAL,
+        sink: config.sinks.default,
+      },
+      logger,
+    }),
+    {
+      connection: runtime.workerConnection,
+      prefix: config.redis.prefix,
+      concurrency: config.workers.concurrency,
+      lockDuration: config.workers.lockDurationMs,
+      stalledInterval: config.workers.stalledIntervalMs,
+    },
+  );
+  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  await worker.waitUntilReady();
+  logger.info('worker-webhook ready');
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await worker.close();
+    await runtime.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return worker;
+}
