@@ -3,6 +3,7 @@ import path from 'node:path';
 import { type LaunchedSystem, launchSystem } from '@fsx/launcher';
 import { closeQueues, createRedis, createStageQueues } from '@fsx/queues';
 import { DuckDbSink } from '@fsx/sinks';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   findFreePort,
@@ -154,5 +155,24 @@ describe('fsx end to end, one process per stage', () => {
     for (const haystack of [stored.join('\n'), logs.join('\n'), board.join('\n')]) {
       for (const secret of secrets) expect(haystack).not.toContain(secret);
     }
+  });
+
+  it("shows the whole system in Prometheus metrics: queue counts and every worker process's counters", async () => {
+    const response = await request(`${system.intakeUrl}/metrics`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(response.statusCode).toBe(200);
+    const text = await response.body.text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    // 7 exports have completed by now (six formats and types, and the killed-worker one).
+    expect(value(/^fsx_exports_finished_total\{state="completed"\} (\d+)/m)).toBe(7);
+    expect(value(/^fsx_rows_ingested_total\{sink="duckdb"\} (\d+)/m)).toBe(7 * 600);
+    expect(value(/^fsx_fullstory_calls_total\{stage="create",outcome="ok"\} (\d+)/m)).toBe(7);
+    expect(value(/^fsx_stage_job_seconds_count\{stage="ingest"\} (\d+)/m)).toBeGreaterThanOrEqual(
+      7,
+    );
+    expect(text).toMatch(/^bullmq_job_count\{queue="ingest", state="completed"\} 7$/m);
+    expect(text.match(/^# HELP bullmq_job_count /gm)).toHaveLength(1);
+    expect(text).toContain('fsx_intake_process_resident_memory_bytes');
   });
 });

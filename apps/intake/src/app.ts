@@ -15,6 +15,7 @@ import { registerErrorHandler } from './errors.js';
 import { registerBullBoard } from './routes/bull-board.js';
 import { exportRoutes } from './routes/exports.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 /** The intake API as a Fastify instance, ready to `inject` in tests or `listen` in main.ts. */
@@ -58,6 +59,7 @@ export async function createApp(deps: IntakeDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes(deps));
   await app.register(exportRoutes(deps));
   await app.register(webhookRoutes(deps));
+  await app.register(metricsRoutes(deps));
   await registerBullBoard(app, deps);
   return app;
 }

@@ -4,6 +4,7 @@ import type { StageQueues } from '@fsx/queues';
 import type { RateLimiter } from '@fsx/rate-limit';
 import type { Sink } from '@fsx/sinks';
 import type { ExportStore } from './export-store.js';
+import type { PipelineMetrics } from './metrics.js';
 import type { StagingStore } from './staging.js';
 
 export interface FullStoryAccess {
@@ -21,6 +22,8 @@ export interface PipelineDeps {
   fullstory(credential: string): FullStoryAccess;
   sink(name: string): Sink;
   staging: StagingStore;
+  /** Counters for /metrics; optional so a test can leave them out. */
+  metrics?: PipelineMetrics;
   logger: Logger;
   settings: {
     pollMinDelayMs: number;

@@ -10,6 +10,7 @@ export {
   TERMINAL_STATES,
 } from './export-record.js';
 export { type ExportPatch, ExportStore, type NewExport } from './export-store.js';
+export { type Labels, METRICS, type MetricName, PipelineMetrics } from './metrics.js';
 export { type PollBounds, type PollObservation, pollDelayMs } from './poll-schedule.js';
 export { availableSinks, createPipelineRuntime, type PipelineRuntime } from './runtime.js';
 export { type StageHandler, type StageRun, stageProcessor } from './stage-runner.js';

@@ -7,6 +7,7 @@ import { DuckDbSink, FilesSink, PostgresSink, type Sink } from '@fsx/sinks';
 import type { FullStoryAccess, PipelineDeps } from './context.js';
 import { ExportFailedError, UnknownCredentialError } from './errors.js';
 import { ExportStore } from './export-store.js';
+import { PipelineMetrics } from './metrics.js';
 import { StagingStore } from './staging.js';
 
 export interface PipelineRuntime {
@@ -71,6 +72,7 @@ export function createPipelineRuntime(config: FsxConfig, logger: Logger): Pipeli
       return sink;
     },
     staging: new StagingStore(config.storage.stagingDir),
+    metrics: new PipelineMetrics(redis, config.redis.prefix),
     logger,
     settings: config.pipeline,
     downloads: config.downloads,

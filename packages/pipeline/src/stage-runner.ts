@@ -64,11 +64,19 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
       async callFullStory(call) {
         const access = deps.fullstory(current.credential);
         const acquired = await deps.limiter.acquire(access.apiKey);
-        if (!acquired.granted) throw new WaitSignal(acquired.retryAfterMs, 'rate limiter');
+        if (!acquired.granted) {
+          deps.metrics?.count('fsx_limiter_waits_total', { stage });
+          throw new WaitSignal(acquired.retryAfterMs, 'rate limiter');
+        }
         try {
-          return await call(access);
+          const result = await call(access);
+          deps.metrics?.count('fsx_fullstory_calls_total', { stage, outcome: 'ok' });
+          return result;
         } catch (error) {
+          const status = isFullStoryError(error) ? String(error.status ?? 'network') : 'error';
+          deps.metrics?.count('fsx_fullstory_calls_total', { stage, outcome: status });
           if (isFullStoryError(error, 'fullstory.rate_limited')) {
+            deps.metrics?.count('fsx_fullstory_rate_limited_total', { stage });
             const retryAfterMs = (error as RateLimitedError).retryAfterMs;
             await deps.limiter.penalize(access.apiKey, retryAfterMs);
             throw new WaitSignal(retryAfterMs, 'FullStory answered 429');
@@ -101,9 +109,18 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
           lastError: null,
         });
         log.info({ rows: patch.rows }, 'export completed');
+        deps.metrics?.count('fsx_exports_finished_total', { state: 'completed' });
+        deps.metrics?.count('fsx_rows_ingested_total', { sink: current.sink }, patch.rows ?? 0);
+        if (patch.rowsRejected)
+          deps.metrics?.count(
+            'fsx_rows_rejected_total',
+            { sink: current.sink },
+            patch.rowsRejected,
+          );
       },
     };
 
+    const startedAt = performance.now();
     try {
       await handler(run);
     } catch (error) {
@@ -126,11 +143,19 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
           finishedAt: new Date().toISOString(),
         });
         log.error({ err: error }, 'export failed');
+        deps.metrics?.count('fsx_exports_finished_total', { state: 'failed' });
         throw new UnrecoverableError(`${stage}: ${describe(error)}`);
       }
       await deps.store.update(current.id, { lastError: `${stage}: ${describe(error)}` });
       log.warn({ err: error, attempt: job.attemptsMade + 1 }, 'stage failed; will retry');
       throw error;
+    } finally {
+      deps.metrics?.count(
+        'fsx_stage_job_seconds_sum',
+        { stage },
+        (performance.now() - startedAt) / 1000,
+      );
+      deps.metrics?.count('fsx_stage_job_seconds_count', { stage });
     }
   };
 }
