@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type LaunchedSystem, launchSystem } from '@fsx/launcher';
@@ -174,5 +175,69 @@ describe('fsx end to end, one process per stage', () => {
     expect(text).toMatch(/^bullmq_job_count\{queue="ingest", state="completed"\} 7$/m);
     expect(text.match(/^# HELP bullmq_job_count /gm)).toHaveLength(1);
     expect(text).toContain('fsx_intake_process_resident_memory_bytes');
+  });
+
+  describe('the fsx CLI against the running intake', () => {
+    const cli = path.resolve(import.meta.dirname, '../apps/cli/bin/fsx.mjs');
+    const fsx = (args: string[], token: string | undefined = TOKEN) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [cli, '--url', system.intakeUrl, ...args],
+          { env: { ...process.env, FSX_TOKEN: token ?? '' }, timeout: 90_000 },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+
+    it('starts an export and follows it to its row count with --wait', async () => {
+      const run = await fsx([
+        'export',
+        '--segment',
+        'everyone',
+        '--type',
+        'individuals',
+        '--format',
+        'csv',
+        '--since',
+        '2026-09-10',
+        '--until',
+        '2026-09-11',
+        '--wait',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      // The progress bar (on stderr, like every progress display) reached FullStory's 100%.
+      expect(run.stderr).toMatch(/100% \| /);
+      const id = /export (\S+) accepted/.exec(run.stdout)?.[1];
+      expect(run.stdout).toContain(`export ${id} completed: 600 rows`);
+      const status = await fsx(['status', id as string]);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toMatch(new RegExp(`${id}\\s+completed`));
+    }, 90_000);
+
+    it('lists segments', async () => {
+      const run = await fsx(['segments']);
+      expect(run.code).toBe(0);
+      expect(run.stdout.split('\n').filter(Boolean)).toHaveLength(45);
+      expect(run.stdout).toMatch(/^everyone\s+Everyone/m);
+    });
+
+    it('exits non-zero with a clear message on bad input, a bad token or no server', async () => {
+      const badDate = await fsx(['export', '--segment', 'everyone', '--since', 'yesterday']);
+      expect(badDate).toMatchObject({
+        code: 1,
+        stderr: 'fsx: --since must be a date like 2026-11-01 or a timestamp\n',
+      });
+      const badType = await fsx(['export', '--segment', 'everyone', '--type', 'pages']);
+      expect(badType.code).toBe(1);
+      expect(badType.stderr).toContain("argument 'pages' is invalid");
+      const future = await fsx(['export', '--segment', 'everyone', '--since', '2099-01-01']);
+      expect(future).toMatchObject({ code: 1 });
+      expect(future.stderr).toContain('timeRange/start: must not be in the future');
+      expect(await fsx(['status'], 'not-the-token-at-all-000')).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('refused the token'),
+      });
+    });
   });
 });

@@ -16,6 +16,7 @@ import { registerBullBoard } from './routes/bull-board.js';
 import { exportRoutes } from './routes/exports.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { segmentRoutes } from './routes/segments.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 /** The intake API as a Fastify instance, ready to `inject` in tests or `listen` in main.ts. */
@@ -60,6 +61,7 @@ export async function createApp(deps: IntakeDeps): Promise<FastifyInstance> {
   await app.register(exportRoutes(deps));
   await app.register(webhookRoutes(deps));
   await app.register(metricsRoutes(deps));
+  await app.register(segmentRoutes(deps));
   await registerBullBoard(app, deps);
   return app;
 }

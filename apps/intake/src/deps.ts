@@ -1,7 +1,9 @@
 import type { SinkKind } from '@fsx/config';
+import type { FullStoryClient } from '@fsx/fullstory';
 import type { Logger } from '@fsx/logger';
 import type { ExportStore } from '@fsx/pipeline';
 import type { StageQueues } from '@fsx/queues';
+import type { RateLimiter } from '@fsx/rate-limit';
 import type { WebhookJob } from '@fsx/webhooks';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -26,6 +28,10 @@ export interface IntakeDeps {
   rateLimitPerMinute: number;
   /** Longest time range an export may ask for. */
   maxSpanDays: number;
+  /** FullStory access for /v1/segments: a client and the shared limiter, per credential. */
+  fullstory?: (
+    credential: string,
+  ) => { client: FullStoryClient; apiKey: string; limiter: RateLimiter } | undefined;
   /** FullStory webhooks; absent when no secret is configured. */
   webhooks?: { secret: string; replayWindowSeconds: number; queue: Queue<WebhookJob> };
 }

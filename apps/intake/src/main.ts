@@ -1,7 +1,9 @@
 import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit, type SinkKind } from '@fsx/config';
+import { createDispatcher, FullStoryClient } from '@fsx/fullstory';
 import { createLogger } from '@fsx/logger';
 import { availableSinks, ExportStore } from '@fsx/pipeline';
 import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
+import { RateLimiter } from '@fsx/rate-limit';
 import { createWebhookQueue } from '@fsx/webhooks';
 import { createApp } from './app.js';
 
@@ -32,6 +34,12 @@ const queues = createStageQueues(redis, config.redis.prefix, {
 if (!(await waitUntilReady(redis)))
   logger.warn({ redis: config.redis.url }, 'Redis not reachable yet; answering 503 until it is');
 const credentials = Object.keys(config.fullstory.credentials);
+const limiter = new RateLimiter({
+  redis,
+  prefix: config.redis.prefix,
+  quota: config.fullstory.quota,
+});
+const dispatcher = createDispatcher();
 if (credentials.length === 0)
   logger.warn(
     `no FullStory credential configured; exports will be refused until FULLSTORY_API_KEY is set`,
@@ -51,6 +59,20 @@ const app = await createApp({
   prefix: config.redis.prefix,
   rateLimitPerMinute: config.intake.rateLimitPerMinute,
   maxSpanDays: config.intake.maxSpanDays,
+  fullstory: (credential) => {
+    const apiKey = config.fullstory.credentials[credential];
+    if (!apiKey) return undefined;
+    return {
+      apiKey,
+      limiter,
+      client: new FullStoryClient({
+        baseUrl: config.fullstory.baseUrl,
+        apiKey,
+        dispatcher,
+        timeoutMs: config.fullstory.requestTimeoutMs,
+      }),
+    };
+  },
   ...(config.webhooks.secret
     ? {
         webhooks: {
