@@ -239,5 +239,30 @@ describe('fsx end to end, one process per stage', () => {
         stderr: expect.stringContaining('refused the token'),
       });
     });
+
+    it('lists schedules created through the API', async () => {
+      const created = await http('POST', `${system.intakeUrl}/v1/schedules`, {
+        segmentId: 'everyone',
+        type: 'events',
+        every: '1d',
+        sink: 'duckdb',
+      });
+      expect(created.status).toBe(201);
+      const run = await fsx(['schedules']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(
+        `${created.json.id}  every 1440 min  everyone events/ndjson → duckdb`,
+      );
+      const bad = await http('POST', `${system.intakeUrl}/v1/schedules`, {
+        segmentId: 'everyone',
+        type: 'events',
+        every: '5s',
+      });
+      expect(bad.status).toBe(400);
+      expect(
+        (await http('DELETE', `${system.intakeUrl}/v1/schedules/${created.json.id}`)).status,
+      ).toBe(200);
+      expect((await fsx(['schedules'])).stdout).toBe('no schedules\n');
+    });
   });
 });

@@ -96,6 +96,25 @@ export async function showStatus(api: IntakeClient, id?: string): Promise<number
   return 0;
 }
 
+export async function listSchedules(api: IntakeClient): Promise<number> {
+  const { items } = await api.call<{
+    items: {
+      id: string;
+      spec: { segmentId: string; type: string; format: string };
+      everyMs: number;
+      cursor: string;
+      sink: string;
+    }[];
+  }>('GET', '/v1/schedules');
+  if (items.length === 0) out('no schedules');
+  for (const s of items) {
+    out(
+      `${s.id}  every ${s.everyMs / 60_000} min  ${s.spec.segmentId} ${s.spec.type}/${s.spec.format} → ${s.sink}  exported up to ${s.cursor}`,
+    );
+  }
+  return 0;
+}
+
 export async function listSegments(api: IntakeClient, credential?: string): Promise<number> {
   const { items } = await api.call<{ items: { id: string; name: string; creator?: string }[] }>(
     'GET',

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { listSegments, showStatus, startExport } from './commands.js';
+import { listSchedules, listSegments, showStatus, startExport } from './commands.js';
 import { CliError, IntakeClient } from './intake-client.js';
 
 const program = new Command('fsx')
@@ -59,5 +59,10 @@ program
   .action(async (options: { credential?: string }) =>
     run(() => listSegments(api(), options.credential))(),
   );
+
+program
+  .command('schedules')
+  .description('recurring exports and how far each has got')
+  .action(async () => run(() => listSchedules(api()))());
 
 await program.parseAsync(process.argv);

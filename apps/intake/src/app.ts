@@ -16,6 +16,7 @@ import { registerBullBoard } from './routes/bull-board.js';
 import { exportRoutes } from './routes/exports.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { segmentRoutes } from './routes/segments.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -62,6 +63,7 @@ export async function createApp(deps: IntakeDeps): Promise<FastifyInstance> {
   await app.register(webhookRoutes(deps));
   await app.register(metricsRoutes(deps));
   await app.register(segmentRoutes(deps));
+  await app.register(scheduleRoutes(deps));
   await registerBullBoard(app, deps);
   return app;
 }

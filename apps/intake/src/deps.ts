@@ -1,7 +1,7 @@
 import type { SinkKind } from '@fsx/config';
 import type { FullStoryClient } from '@fsx/fullstory';
 import type { Logger } from '@fsx/logger';
-import type { ExportStore } from '@fsx/pipeline';
+import type { ExportStore, ScheduleStore } from '@fsx/pipeline';
 import type { StageQueues } from '@fsx/queues';
 import type { RateLimiter } from '@fsx/rate-limit';
 import type { WebhookJob } from '@fsx/webhooks';
@@ -32,6 +32,8 @@ export interface IntakeDeps {
   fullstory?: (
     credential: string,
   ) => { client: FullStoryClient; apiKey: string; limiter: RateLimiter } | undefined;
+  /** Recurring exports. */
+  schedules?: { store: ScheduleStore; queue: Queue<{ scheduleId: string }> };
   /** FullStory webhooks; absent when no secret is configured. */
   webhooks?: { secret: string; replayWindowSeconds: number; queue: Queue<WebhookJob> };
 }

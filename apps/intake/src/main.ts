@@ -1,7 +1,7 @@
 import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit, type SinkKind } from '@fsx/config';
 import { createDispatcher, FullStoryClient } from '@fsx/fullstory';
 import { createLogger } from '@fsx/logger';
-import { availableSinks, ExportStore } from '@fsx/pipeline';
+import { availableSinks, createScheduleQueue, ExportStore, ScheduleStore } from '@fsx/pipeline';
 import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
 import { RateLimiter } from '@fsx/rate-limit';
 import { createWebhookQueue } from '@fsx/webhooks';
@@ -59,6 +59,10 @@ const app = await createApp({
   prefix: config.redis.prefix,
   rateLimitPerMinute: config.intake.rateLimitPerMinute,
   maxSpanDays: config.intake.maxSpanDays,
+  schedules: {
+    store: new ScheduleStore(redis, config.redis.prefix),
+    queue: createScheduleQueue(redis, config.redis.prefix),
+  },
   fullstory: (credential) => {
     const apiKey = config.fullstory.credentials[credential];
     if (!apiKey) return undefined;

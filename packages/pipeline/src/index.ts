@@ -13,6 +13,17 @@ export { type ExportPatch, ExportStore, type NewExport } from './export-store.js
 export { type Labels, METRICS, type MetricName, PipelineMetrics } from './metrics.js';
 export { type PollBounds, type PollObservation, pollDelayMs } from './poll-schedule.js';
 export { availableSinks, createPipelineRuntime, type PipelineRuntime } from './runtime.js';
+export {
+  createScheduleQueue,
+  createScheduleWorker,
+  parseEvery,
+  SCHEDULE_QUEUE,
+  type Schedule,
+  type ScheduleDeps,
+  ScheduleStore,
+  startSchedule,
+  tickSchedule,
+} from './schedules.js';
 export { type StageHandler, type StageRun, stageProcessor } from './stage-runner.js';
 export { GzipBombError, StagingStore, verifyGzip } from './staging.js';
 export { cancelExport, submitExport } from './submit.js';

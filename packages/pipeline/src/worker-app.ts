@@ -2,6 +2,7 @@ import { type FsxConfig, loadConfig, loadOrExit } from '@fsx/config';
 import { createLogger } from '@fsx/logger';
 import type { Stage } from '@fsx/queues';
 import { createPipelineRuntime } from './runtime.js';
+import { createScheduleWorker, ScheduleStore } from './schedules.js';
 import { createStageWorker } from './worker.js';
 
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -33,6 +34,20 @@ export async function runWorkerApp(
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   await worker.waitUntilReady();
   logger.info({ stage, concurrency: config.workers.concurrency }, `worker-${stage} ready`);
+  // The create workers also tick the schedules: a tick's only effect is to create an export.
+  const scheduler =
+    stage === 'create'
+      ? createScheduleWorker(
+          {
+            schedules: new ScheduleStore(runtime.workerConnection, config.redis.prefix),
+            store: runtime.deps.store,
+            queues: runtime.deps.queues,
+            logger,
+          },
+          { connection: runtime.workerConnection, prefix: config.redis.prefix },
+        )
+      : undefined;
+  scheduler?.on('error', (error) => logger.error({ err: error }, 'scheduler error'));
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -44,7 +59,7 @@ export async function runWorkerApp(
       process.exit(0);
     }, SHUTDOWN_GRACE_MS);
     forced.unref();
-    await worker.close();
+    await Promise.all([worker.close(), scheduler?.close()]);
     await runtime.close();
     process.exit(0);
   };

@@ -1,0 +1,103 @@
+import { DEFAULT_CREDENTIAL, SINK_KINDS } from '@fsx/config';
+import { parseEvery, type ScheduleStore, startSchedule } from '@fsx/pipeline';
+import type { Queue } from 'bullmq';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { IntakeDeps } from '../deps.js';
+import { HttpError } from '../errors.js';
+
+const createScheduleBody = z.strictObject({
+  segmentId: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]+$/),
+  type: z.enum(['events', 'individuals']),
+  format: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
+  every: z
+    .string()
+    .refine(
+      (v) => (parseEvery(v) ?? 0) >= 60_000,
+      'must be a duration of a minute or more, like 30m, 1h or 1d',
+    ),
+  sink: z.enum(SINK_KINDS).optional(),
+  credential: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
+  startFrom: z.iso.datetime({ offset: true }).optional(),
+});
+
+export interface ScheduleAccess {
+  store: ScheduleStore;
+  queue: Queue<{ scheduleId: string }>;
+}
+
+/** Recurring exports: one export per window, the cursor kept in Redis (see tickSchedule). */
+export const scheduleRoutes =
+  (deps: IntakeDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    const access = () => {
+      if (!deps.schedules)
+        throw new HttpError(404, 'not_found', 'schedules are not available here');
+      return deps.schedules;
+    };
+    app.post(
+      '/v1/schedules',
+      { schema: { summary: 'Create a recurring export', body: createScheduleBody } },
+      async (request, reply) => {
+        const { store, queue } = access();
+        const {
+          every,
+          startFrom,
+          sink = deps.defaultSink,
+          credential = DEFAULT_CREDENTIAL,
+          ...spec
+        } = request.body;
+        if (!deps.credentials.includes(credential))
+          throw new HttpError(
+            400,
+            'invalid_request',
+            `credential "${credential}" is not configured`,
+          );
+        if (!deps.sinks.includes(sink))
+          throw new HttpError(400, 'invalid_request', `sink "${sink}" is not available`);
+        const everyMs = parseEvery(every) as number;
+        // By default the first window is the last whole one before now.
+        const cursor =
+          startFrom ?? new Date(Math.floor(Date.now() / everyMs) * everyMs - everyMs).toISOString();
+        const schedule = await store.create({
+          spec,
+          sink,
+          credential,
+          everyMs,
+          cursor: new Date(cursor).toISOString(),
+        });
+        await startSchedule(queue, schedule);
+        return reply.code(201).send(schedule);
+      },
+    );
+    app.get('/v1/schedules', { schema: { summary: 'All schedules' } }, async () => ({
+      items: await access().store.list(),
+    }));
+    app.get(
+      '/v1/schedules/:id',
+      { schema: { params: z.strictObject({ id: z.uuid() }) } },
+      async (request) => {
+        const schedule = await access().store.get(request.params.id);
+        if (!schedule) throw new HttpError(404, 'not_found', 'schedule not found');
+        return schedule;
+      },
+    );
+    app.delete(
+      '/v1/schedules/:id',
+      { schema: { params: z.strictObject({ id: z.uuid() }) } },
+      async (request) => {
+        const { store, queue } = access();
+        await queue.removeJobScheduler(request.params.id);
+        if (!(await store.remove(request.params.id)))
+          throw new HttpError(404, 'not_found', 'schedule not found');
+        return { deleted: true };
+      },
+    );
+  };
