@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { type LaunchedSystem, launchSystem } from '@fsx/launcher';
 import { DuckDbSink } from '@fsx/sinks';
+import { eventually } from '@fsx/testing';
 import { signFullStoryWebhook } from '@fsx/webhooks';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -83,16 +84,6 @@ const deliver = async (eventName: string, data: unknown, extra: Record<string, u
 async function exportsOf(segmentId: string) {
   const { json } = await http('GET', `${system.intakeUrl}/v1/exports?limit=100`);
   return json.items.filter((e: { spec: { segmentId: string } }) => e.spec.segmentId === segmentId);
-}
-
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const duck = () => new DuckDbSink({ path: path.join(system.dataDir, 'fsx.duckdb') });

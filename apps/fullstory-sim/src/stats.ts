@@ -30,6 +30,18 @@ export class SimStats {
     if (status === 429) this.rateLimited += 1;
   }
 
+  /** A download of an export's file: its exact rows become known, and the download is counted. */
+  countDownload(id: string, file: { rows: number; hash: string; bytes: number }): void {
+    const stats = this.exports[id];
+    if (stats)
+      Object.assign(stats, {
+        rows: file.rows,
+        hash: file.hash,
+        bytes: file.bytes,
+        downloads: stats.downloads + 1,
+      });
+  }
+
   countFault(kind: FaultKind): void {
     this.faults[kind] += 1;
   }

@@ -1,4 +1,4 @@
-import { useTestRedis } from '@fsx/testing';
+import { eventually, useTestRedis } from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createScheduleQueue,
@@ -15,16 +15,6 @@ beforeAll(async () => {
   p = await startPipeline(redis, { operationMs: 150, rowsPerExport: 20 });
 });
 afterAll(() => p.stop());
-
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('parseEvery', () => {
   it('reads durations and refuses the rest', () => {
@@ -60,7 +50,7 @@ describe('schedules', () => {
       prefix: redis.prefix,
     });
     const cursorAt = (ms: number) =>
-      until(async () => {
+      eventually(async () => {
         const s = await schedules.get(schedule.id);
         return s && Date.parse(s.cursor) >= ms ? s : undefined;
       });

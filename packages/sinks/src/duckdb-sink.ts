@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
 import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
-import { type FileColumn, openFileReader, withCarefulRetry } from './file-reader.js';
+import { type FileColumn, loadWithCarefulRetry, openFileReader } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { DUCKDB_LOAD_SETTINGS, DUCKDB_TYPES, ident } from './sql.js';
 
@@ -88,21 +88,10 @@ export class DuckDbSink implements Sink, EventStore {
     }
   }
 
-  async load(input: LoadInput): Promise<LoadResult> {
-    try {
-      return await withCarefulRetry(
-        (careful) => this.loadOnce(input, careful),
-        input.format !== 'json',
-      );
-    } catch (error) {
-      throw new SinkError(
-        'sink.load_failed',
-        `loading ${input.file} into DuckDB failed: ${String(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
+  load(input: LoadInput): Promise<LoadResult> {
+    return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (careful) =>
+      this.loadOnce(input, careful),
+    );
   }
 
   private loadOnce(input: LoadInput, careful: boolean): Promise<LoadResult> {

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { type ExportKind, type FieldType, fieldType } from '@fsx/export-schema';
-import type { LoadInput } from './sink.js';
+import { type LoadInput, SinkError } from './sink.js';
 import { DUCKDB_TYPES, ident, literal } from './sql.js';
 
 export interface FileColumn {
@@ -139,5 +139,20 @@ export async function withCarefulRetry<T>(
   } catch (error) {
     if (!canRetry) throw error;
     return load(true);
+  }
+}
+
+/**
+ * A whole sink load: the careful retry, and a final failure reported as a SinkError naming `what`.
+ */
+export async function loadWithCarefulRetry<T>(
+  input: LoadInput,
+  what: string,
+  load: (careful: boolean) => Promise<T>,
+): Promise<T> {
+  try {
+    return await withCarefulRetry(load, input.format !== 'json');
+  } catch (error) {
+    throw new SinkError('sink.load_failed', `${what} failed: ${String(error)}`, { cause: error });
   }
 }

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
-import { openFileReader, withCarefulRetry } from './file-reader.js';
-import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
+import { loadWithCarefulRetry, openFileReader } from './file-reader.js';
+import type { LoadInput, LoadResult, Sink } from './sink.js';
 import { DUCKDB_LOAD_SETTINGS, DUCKDB_TYPES, ident, literal } from './sql.js';
 
 export type FilesFormat = 'parquet' | 'ndjson';
@@ -39,21 +39,10 @@ export class FilesSink implements Sink {
     return this.options.format ?? 'parquet';
   }
 
-  async load(input: LoadInput): Promise<LoadResult> {
-    try {
-      return await withCarefulRetry(
-        (careful) => this.loadOnce(input, careful),
-        input.format !== 'json',
-      );
-    } catch (error) {
-      throw new SinkError(
-        'sink.load_failed',
-        `writing ${input.exportId} as ${this.format} failed: ${String(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
+  load(input: LoadInput): Promise<LoadResult> {
+    return loadWithCarefulRetry(input, `writing ${input.exportId} as ${this.format}`, (careful) =>
+      this.loadOnce(input, careful),
+    );
   }
 
   private async loadOnce(input: LoadInput, careful: boolean): Promise<LoadResult> {

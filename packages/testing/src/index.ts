@@ -1,3 +1,4 @@
+export { eventually } from './eventually.js';
 export { findFreePort } from './free-port.js';
 export {
   findPostgresBin,

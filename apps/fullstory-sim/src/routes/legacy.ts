@@ -91,14 +91,7 @@ export function legacyRoutes(app: FastifyInstance, ctx: SimContext): void {
       },
       downloads: 0,
     };
-    const stats = ctx.stats.exports[bundle.searchExportId];
-    if (stats)
-      Object.assign(stats, {
-        rows: file.rows,
-        hash: file.hash,
-        bytes: file.bytes,
-        downloads: stats.downloads + 1,
-      });
+    ctx.stats.countDownload(bundle.searchExportId, file);
     return serveFile(ctx, request, reply, {
       path: file.path,
       bytes: file.bytes,

@@ -32,14 +32,7 @@ export function storageRoutes(app: FastifyInstance, ctx: SimContext): void {
       return reply.code(400).type('application/xml').send(expiredTokenXml(until));
     }
     const file = await ctx.state.exportFile(operation);
-    const stats = ctx.stats.exports[searchExportId];
-    if (stats)
-      Object.assign(stats, {
-        rows: file.rows,
-        hash: file.hash,
-        bytes: file.bytes,
-        downloads: stats.downloads + 1,
-      });
+    ctx.stats.countDownload(searchExportId, file);
     return serveFile(ctx, request, reply, {
       path: file.path,
       bytes: file.bytes,
