@@ -142,6 +142,16 @@ describe('POST /v1/exports', () => {
   });
 });
 
+describe('completion callbacks', () => {
+  it('are refused when the server has no signing secret, and must be https off loopback', async () => {
+    const off = await post({ ...valid, callbackUrl: 'https://hooks.example.com/fsx' });
+    expect(off.statusCode).toBe(400);
+    expect(off.json().issues).toEqual([{ path: 'callbackUrl', message: 'not accepted by this server' }]);
+    const plain = await post({ ...valid, callbackUrl: 'http://hooks.example.com/fsx' });
+    expect(plain.json().issues).toEqual([{ path: 'callbackUrl', message: 'must be https (http only on loopback)' }]);
+  });
+});
+
 describe('reading and cancelling exports', () => {
   it('shows one export without secrets, and 404s an unknown one', async () => {
     const { id } = (await post(valid)).json();

@@ -32,6 +32,8 @@ export interface IntakeDeps {
   fullstory?: (
     credential: string,
   ) => { client: FullStoryClient; apiKey: string; limiter: RateLimiter } | undefined;
+  /** Whether exports may ask for a completion callback (a signing secret is configured). */
+  callbacksEnabled?: boolean;
   /** Recurring exports. */
   schedules?: { store: ScheduleStore; queue: Queue<{ scheduleId: string }> };
   /** FullStory webhooks; absent when no secret is configured. */

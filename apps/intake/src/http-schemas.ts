@@ -48,6 +48,14 @@ export function createExportBodySchema(maxSpanDays: number) {
         .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a credential name')
         .optional(),
       sink: z.enum(SINK_KINDS).optional(),
+      callbackUrl: z
+        .url()
+        .max(2_000)
+        .refine(
+          (u) => /^https:\/\//.test(u) || /^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(u),
+          'must be https (http only on loopback)',
+        )
+        .optional(),
     })
     .superRefine((body, ctx) => {
       if (!body.timeRange) return;

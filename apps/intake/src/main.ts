@@ -59,6 +59,7 @@ const app = await createApp({
   prefix: config.redis.prefix,
   rateLimitPerMinute: config.intake.rateLimitPerMinute,
   maxSpanDays: config.intake.maxSpanDays,
+  callbacksEnabled: config.webhooks.callbackSecret !== undefined,
   schedules: {
     store: new ScheduleStore(redis, config.redis.prefix),
     queue: createScheduleQueue(redis, config.redis.prefix),

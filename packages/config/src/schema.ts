@@ -64,6 +64,8 @@ export const envSchema = z.object({
   /** Shared secret of the FullStory webhook endpoint; unset disables /v1/webhooks/fullstory. */
   FULLSTORY_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_REPLAY_WINDOW_SECONDS: positiveInt(300),
+  /** Signs completion callbacks (Fsx-Signature); unset refuses exports with a callbackUrl. */
+  CALLBACK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_ALERT_EXPORT_TYPE: z.enum(['events', 'individuals']).default('events'),
   WEBHOOK_ALERT_EXPORT_FORMAT: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
   EXPORT_MAX_SPAN_DAYS: positiveInt(92),
@@ -97,6 +99,7 @@ export interface FsxConfig {
   downloads: { maxBytes: number; maxDecompressedBytes: number };
   webhooks: {
     secret?: string;
+    callbackSecret?: string;
     replayWindowSeconds: number;
     alertExport: { type: 'events' | 'individuals'; format: 'json' | 'ndjson' | 'csv' };
   };
@@ -141,6 +144,7 @@ export const configSchema = envSchema
       },
       webhooks: {
         ...(env.FULLSTORY_WEBHOOK_SECRET ? { secret: env.FULLSTORY_WEBHOOK_SECRET } : {}),
+        ...(env.CALLBACK_SIGNING_SECRET ? { callbackSecret: env.CALLBACK_SIGNING_SECRET } : {}),
         replayWindowSeconds: env.WEBHOOK_REPLAY_WINDOW_SECONDS,
         alertExport: {
           type: env.WEBHOOK_ALERT_EXPORT_TYPE,

@@ -22,6 +22,8 @@ export interface PipelineDeps {
   fullstory(credential: string): FullStoryAccess;
   sink(name: string): Sink;
   staging: StagingStore;
+  /** Called once an export has ended, to send its callback. */
+  onFinished?: (exportId: string) => Promise<void>;
   /** Counters for /metrics; optional so a test can leave them out. */
   metrics?: PipelineMetrics;
   logger: Logger;

@@ -48,6 +48,8 @@ export interface ExportRecord {
   /** Short-lived signed URL: a capability, kept out of API responses and job data. */
   download?: { location: string; expires?: string };
   stagedFile?: string;
+  /** Where the final record is POSTed (signed) once the export ends. */
+  callbackUrl?: string;
 }
 
 /**
@@ -80,5 +82,6 @@ export function publicView(record: ExportRecord) {
     bytes: record.bytes ?? null,
     newColumns: record.newColumns ?? [],
     step: record.step,
+    callbackUrl: record.callbackUrl ?? null,
   };
 }

@@ -22,6 +22,7 @@ export interface NewExport {
   credential: string;
   sink: string;
   idempotencyKey?: string;
+  callbackUrl?: string;
 }
 
 /** Export records in Redis: one JSON value per export, and a sorted set indexing them by time. */
@@ -83,6 +84,7 @@ export class ExportStore {
       downloadRestarts: 0,
       createdAt: now,
       updatedAt: now,
+      ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
     };
     // A sequence, not the clock: exports created in the same millisecond still list in order.
     const order = await this.redis.incr(`${this.indexKey}:seq`);

@@ -1,3 +1,9 @@
+export {
+  CALLBACK_QUEUE,
+  createCallbackQueue,
+  createCallbackWorker,
+  signCallback,
+} from './callbacks.js';
 export type { FullStoryAccess, PipelineDeps } from './context.js';
 export { ExportFailedError, UnknownCredentialError, WaitSignal } from './errors.js';
 export {

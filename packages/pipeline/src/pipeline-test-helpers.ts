@@ -54,12 +54,18 @@ export async function startPipeline(
   );
   await Promise.all(workers.map((w) => w.waitUntilReady()));
 
-  const submit = (spec: Partial<ExportSpec> = {}, idempotencyKey?: string, sink = 'duckdb') =>
+  const submit = (
+    spec: Partial<ExportSpec> = {},
+    idempotencyKey?: string,
+    sink = 'duckdb',
+    callbackUrl?: string,
+  ) =>
     submitExport(runtime.deps.store, runtime.deps.queues, {
       spec: { segmentId: 'everyone', type: 'events', format: 'json', timeRange: DAY, ...spec },
       credential: 'default',
       sink,
       ...(idempotencyKey ? { idempotencyKey } : {}),
+      ...(callbackUrl ? { callbackUrl } : {}),
     });
 
   const waitFor = async (

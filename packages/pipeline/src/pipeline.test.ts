@@ -1,8 +1,10 @@
 import { readdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PostgresSink } from '@fsx/sinks';
 import { useTestRedis } from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cancelExport, publicView } from './index.js';
+import { cancelExport, createCallbackWorker, publicView, signCallback } from './index.js';
 import { startPipeline } from './pipeline-test-helpers.js';
 
 const redis = useTestRedis();
@@ -124,4 +126,47 @@ describe('the pipeline, in process, against the simulator', () => {
     );
     expect(created).toHaveLength(1);
   });
+
+  it('POSTs the final record to the callbackUrl, signed, retrying until the receiver accepts', async () => {
+    const received: { signature: string; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        received.push({ signature: String(req.headers['fsx-signature']), body });
+        res.writeHead(received.length === 1 ? 503 : 204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const secret = 'callback-secret-0123456789';
+    const callbacks = createCallbackWorker(
+      { store: p.runtime.deps.store, secret, logger: p.runtime.deps.logger },
+      { connection: redis.connect({ maxRetriesPerRequest: null }), prefix: redis.prefix },
+    );
+    await callbacks.waitUntilReady();
+    const { record } = await p.submit(
+      { timeRange: { start: '2026-03-01T00:00:00Z', end: '2026-03-02T00:00:00Z' } },
+      undefined,
+      'duckdb',
+      url,
+    );
+    await p.waitFor(record.id);
+    // The first delivery got a 503; BullMQ's backoff (2 s, jittered) brings the second.
+    const deadline = Date.now() + 15_000;
+    while (received.length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    await callbacks.close();
+    server.close();
+    expect(received).toHaveLength(2);
+    const last = received[1] as { signature: string; body: string };
+    const t = Number(/t=(\d+)/.exec(last.signature)?.[1]);
+    expect(last.signature).toBe(signCallback(last.body, secret, t));
+    expect(JSON.parse(last.body)).toMatchObject({
+      id: record.id,
+      state: 'completed',
+      rows: 400,
+      callbackUrl: url,
+    });
+  }, 30_000);
 });

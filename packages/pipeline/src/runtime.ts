@@ -4,6 +4,7 @@ import type { Logger } from '@fsx/logger';
 import { closeQueues, createRedis, createStageQueues } from '@fsx/queues';
 import { RateLimiter } from '@fsx/rate-limit';
 import { DuckDbSink, FilesSink, PostgresSink, type Sink } from '@fsx/sinks';
+import { createCallbackQueue } from './callbacks.js';
 import type { FullStoryAccess, PipelineDeps } from './context.js';
 import { ExportFailedError, UnknownCredentialError } from './errors.js';
 import { ExportStore } from './export-store.js';
@@ -36,6 +37,7 @@ export function createPipelineRuntime(config: FsxConfig, logger: Logger): Pipeli
   const redis = createRedis(config.redis.url, 'worker');
   const workerConnection = createRedis(config.redis.url, 'worker');
   const queues = createStageQueues(redis, config.redis.prefix);
+  const callbacks = createCallbackQueue(redis, config.redis.prefix);
   const dispatcher = createDispatcher();
   const clients = new Map<string, FullStoryAccess>();
   const sinks = new Map<string, Sink>();
@@ -73,6 +75,10 @@ export function createPipelineRuntime(config: FsxConfig, logger: Logger): Pipeli
     },
     staging: new StagingStore(config.storage.stagingDir),
     metrics: new PipelineMetrics(redis, config.redis.prefix),
+    // The job id is the export's: a stage that ends an export twice sends one callback.
+    onFinished: async (exportId) => {
+      await callbacks.add('callback', { exportId }, { jobId: `cb.${exportId}` });
+    },
     logger,
     settings: config.pipeline,
     downloads: config.downloads,
@@ -83,6 +89,7 @@ export function createPipelineRuntime(config: FsxConfig, logger: Logger): Pipeli
     workerConnection,
     async close() {
       await closeQueues(queues);
+      await callbacks.close();
       await Promise.all([...sinks.values()].map((s) => s.close()));
       await dispatcher.close();
       redis.disconnect();

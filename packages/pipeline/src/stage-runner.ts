@@ -110,6 +110,7 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
         });
         log.info({ rows: patch.rows }, 'export completed');
         deps.metrics?.count('fsx_exports_finished_total', { state: 'completed' });
+        if (current.callbackUrl) await deps.onFinished?.(current.id);
         deps.metrics?.count('fsx_rows_ingested_total', { sink: current.sink }, patch.rows ?? 0);
         if (patch.rowsRejected)
           deps.metrics?.count(
@@ -144,6 +145,7 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
         });
         log.error({ err: error }, 'export failed');
         deps.metrics?.count('fsx_exports_finished_total', { state: 'failed' });
+        if (current.callbackUrl) await deps.onFinished?.(current.id);
         throw new UnrecoverableError(`${stage}: ${describe(error)}`);
       }
       await deps.store.update(current.id, { lastError: `${stage}: ${describe(error)}` });

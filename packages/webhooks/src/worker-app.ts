@@ -1,6 +1,6 @@
 import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit } from '@fsx/config';
 import { createLogger } from '@fsx/logger';
-import { createPipelineRuntime } from '@fsx/pipeline';
+import { createCallbackWorker, createPipelineRuntime } from '@fsx/pipeline';
 import type { EventStore } from '@fsx/sinks';
 import { Worker } from 'bullmq';
 import { webhookProcessor } from './handler.js';
@@ -13,7 +13,11 @@ export async function runWebhookWorkerApp(env: Record<string, string | undefined
     name: 'worker-webhook',
     level: config.logLevel,
     pretty: config.prettyLogs,
-    secrets: Object.values(config.fullstory.credentials),
+    secrets: [
+      ...Object.values(config.fullstory.credentials),
+      ...(config.webhooks.secret ? [config.webhooks.secret] : []),
+      ...(config.webhooks.callbackSecret ? [config.webhooks.callbackSecret] : []),
+    ],
   });
   const runtime = createPipelineRuntime(config, logger);
   // Notes and events go to the default sink when it can hold them (the files sink cannot).
@@ -41,11 +45,19 @@ export async function runWebhookWorkerApp(env: Record<string, string | undefined
     },
   );
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  // Completion callbacks go out from here too: webhooks in, callbacks out.
+  const callbacks = config.webhooks.callbackSecret
+    ? createCallbackWorker(
+        { store: runtime.deps.store, secret: config.webhooks.callbackSecret, logger },
+        { connection: runtime.workerConnection, prefix: config.redis.prefix },
+      )
+    : undefined;
+  callbacks?.on('error', (error) => logger.error({ err: error }, 'callback worker error'));
   await worker.waitUntilReady();
   logger.info('worker-webhook ready');
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    await worker.close();
+    await Promise.all([worker.close(), callbacks?.close()]);
     await runtime.close();
     process.exit(0);
   };

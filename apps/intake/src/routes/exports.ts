@@ -47,9 +47,19 @@ export const exportRoutes =
             { path: 'sink', message: `must be one of: ${deps.sinks.join(', ')}` },
           ]);
         }
+        if (spec.callbackUrl && !deps.callbacksEnabled) {
+          throw new HttpError(
+            400,
+            'invalid_request',
+            'callbacks are off here (the server has no CALLBACK_SIGNING_SECRET)',
+            [{ path: 'callbackUrl', message: 'not accepted by this server' }],
+          );
+        }
         const idempotencyKey = request.headers['idempotency-key'];
+        const { callbackUrl, ...exportSpec } = spec;
         const { record, created } = await submitExport(deps.store, deps.queues, {
-          spec,
+          spec: exportSpec,
+          ...(callbackUrl ? { callbackUrl } : {}),
           credential,
           sink,
           ...(idempotencyKey ? { idempotencyKey } : {}),
