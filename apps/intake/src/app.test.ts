@@ -146,9 +146,13 @@ describe('completion callbacks', () => {
   it('are refused when the server has no signing secret, and must be https off loopback', async () => {
     const off = await post({ ...valid, callbackUrl: 'https://hooks.example.com/fsx' });
     expect(off.statusCode).toBe(400);
-    expect(off.json().issues).toEqual([{ path: 'callbackUrl', message: 'not accepted by this server' }]);
+    expect(off.json().issues).toEqual([
+      { path: 'callbackUrl', message: 'not accepted by this server' },
+    ]);
     const plain = await post({ ...valid, callbackUrl: 'http://hooks.example.com/fsx' });
-    expect(plain.json().issues).toEqual([{ path: 'callbackUrl', message: 'must be https (http only on loopback)' }]);
+    expect(plain.json().issues).toEqual([
+      { path: 'callbackUrl', message: 'must be https (http only on loopback)' },
+    ]);
   });
 });
 
