@@ -177,6 +177,31 @@ describe('fsx end to end, one process per stage', () => {
     expect(text).toContain('fsx_intake_process_resident_memory_bytes');
   });
 
+  it('backfills a long range as one child export per day, and reports them as one', async () => {
+    const { status, json } = await http('POST', `${system.intakeUrl}/v1/exports`, {
+      segmentId: 'everyone',
+      type: 'events',
+      format: 'ndjson',
+      timeRange: { start: '2026-08-10T00:00:00Z', end: '2026-08-13T00:00:00Z' },
+      splitBy: '1d',
+    });
+    expect(status).toBe(202);
+    const done = await waitForExport(system.intakeUrl, json.id, 90_000);
+    expect(done).toMatchObject({ state: 'completed', progress: 100, rows: 3 * 600 });
+    expect(done.children.map((c: { timeRange: { start: string } }) => c.timeRange.start)).toEqual([
+      '2026-08-10T00:00:00.000Z',
+      '2026-08-11T00:00:00.000Z',
+      '2026-08-12T00:00:00.000Z',
+    ]);
+    const tooMany = await http('POST', `${system.intakeUrl}/v1/exports`, {
+      segmentId: 'everyone',
+      type: 'events',
+      timeRange: { start: '2020-01-01T00:00:00Z', end: '2026-01-01T00:00:00Z' },
+      splitBy: '1h',
+    });
+    expect(tooMany.status).toBe(400);
+  }, 120_000);
+
   describe('the fsx CLI against the running intake', () => {
     const cli = path.resolve(import.meta.dirname, '../apps/cli/bin/fsx.mjs');
     const fsx = (args: string[], token: string | undefined = TOKEN) =>

@@ -1,6 +1,6 @@
 import { SINK_KINDS } from '@fsx/config';
 import { normalizeExportFormat, normalizeExportType } from '@fsx/fullstory';
-import { EXPORT_STATES } from '@fsx/pipeline';
+import { EXPORT_STATES, parseEvery } from '@fsx/pipeline';
 import { z } from 'zod';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
@@ -28,6 +28,7 @@ const exportFormat = z
   .transform((v) => normalizeExportFormat(v) ?? 'json');
 
 const DAY_MS = 86_400_000;
+const MAX_BACKFILL_WINDOWS = 400;
 const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** The export body. Time ranges must be sane: not in the future, and no longer than `maxSpanDays`. */
@@ -48,6 +49,13 @@ export function createExportBodySchema(maxSpanDays: number) {
         .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a credential name')
         .optional(),
       sink: z.enum(SINK_KINDS).optional(),
+      splitBy: z
+        .string()
+        .refine(
+          (v) => (parseEvery(v) ?? 0) >= 3_600_000,
+          'must be a duration of an hour or more, like 1d',
+        )
+        .optional(),
       callbackUrl: z
         .url()
         .max(2_000)
@@ -58,6 +66,14 @@ export function createExportBodySchema(maxSpanDays: number) {
         .optional(),
     })
     .superRefine((body, ctx) => {
+      const splitMs = body.splitBy ? parseEvery(body.splitBy) : undefined;
+      if (body.splitBy && !body.timeRange?.start) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timeRange', 'start'],
+          message: 'is required with splitBy',
+        });
+      }
       if (!body.timeRange) return;
       const now = Date.now();
       const start = body.timeRange.start ? Date.parse(body.timeRange.start) : undefined;
@@ -76,7 +92,19 @@ export function createExportBodySchema(maxSpanDays: number) {
           message: 'must not be in the future',
         });
       }
-      if (start !== undefined && end - start > maxSpanDays * DAY_MS) {
+      if (
+        splitMs !== undefined &&
+        start !== undefined &&
+        (end - start) / splitMs > MAX_BACKFILL_WINDOWS
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['splitBy'],
+          message: `must split the range into at most ${MAX_BACKFILL_WINDOWS} windows`,
+        });
+      }
+      // A backfill's windows are each an export: the span limit is per window.
+      if (start !== undefined && (splitMs ?? end - start) > maxSpanDays * DAY_MS) {
         ctx.addIssue({
           code: 'custom',
           path: ['timeRange'],

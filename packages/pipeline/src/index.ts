@@ -1,3 +1,4 @@
+export { cancelBackfill, exportView, splitWindows, submitBackfill } from './backfill.js';
 export {
   CALLBACK_QUEUE,
   createCallbackQueue,

@@ -1,5 +1,13 @@
 import { DEFAULT_CREDENTIAL } from '@fsx/config';
-import { cancelExport, ExportStore, publicView, submitExport } from '@fsx/pipeline';
+import {
+  cancelBackfill,
+  cancelExport,
+  ExportStore,
+  exportView,
+  parseEvery,
+  submitBackfill,
+  submitExport,
+} from '@fsx/pipeline';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { IntakeDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
@@ -56,14 +64,20 @@ export const exportRoutes =
           );
         }
         const idempotencyKey = request.headers['idempotency-key'];
-        const { callbackUrl, ...exportSpec } = spec;
-        const { record, created } = await submitExport(deps.store, deps.queues, {
+        const { callbackUrl, splitBy, ...exportSpec } = spec;
+        const input = {
           spec: exportSpec,
           ...(callbackUrl ? { callbackUrl } : {}),
           credential,
           sink,
           ...(idempotencyKey ? { idempotencyKey } : {}),
-        });
+        };
+        const { record, created } = splitBy
+          ? await submitBackfill(deps.store, deps.queues, {
+              ...input,
+              splitMs: parseEvery(splitBy) as number,
+            })
+          : await submitExport(deps.store, deps.queues, input);
         request.log.info(
           { exportId: record.id, created },
           created ? 'export accepted' : 'idempotent replay',
@@ -82,7 +96,7 @@ export const exportRoutes =
       async (request) => {
         const record = await deps.store.get(request.params.id);
         if (!record) throw new HttpError(404, 'not_found', `export ${request.params.id} not found`);
-        return { ...publicView(record), links: links(record.id) };
+        return { ...(await exportView(deps.store, record)), links: links(record.id) };
       },
     );
 
@@ -92,7 +106,7 @@ export const exportRoutes =
       async (request) => {
         const { records, nextCursor } = await deps.store.list(request.query);
         return {
-          items: records.map(publicView),
+          items: await Promise.all(records.map((r) => exportView(deps.store, r))),
           ...(nextCursor !== undefined ? { nextCursor } : {}),
         };
       },
@@ -108,8 +122,10 @@ export const exportRoutes =
         if (ExportStore.isTerminal(existing) && existing.state !== 'cancelled') {
           throw new HttpError(409, 'conflict', `export ${existing.id} already ${existing.state}`);
         }
-        const record = await cancelExport(deps.store, deps.queues, existing.id);
-        return publicView(record ?? existing);
+        const record = existing.children
+          ? await cancelBackfill(deps.store, deps.queues, existing)
+          : await cancelExport(deps.store, deps.queues, existing.id);
+        return exportView(deps.store, record ?? existing);
       },
     );
   };

@@ -1,0 +1,87 @@
+import type { StageQueues } from '@fsx/queues';
+import { type ExportRecord, type ExportState, publicView } from './export-record.js';
+import type { ExportStore, NewExport } from './export-store.js';
+import { cancelExport, submitExport } from './submit.js';
+
+/** Windows of `splitMs` covering [start, end); the last one may be shorter. */
+export function splitWindows(
+  startMs: number,
+  endMs: number,
+  splitMs: number,
+): { start: string; end: string }[] {
+  const windows = [];
+  for (let at = startMs; at < endMs; at += splitMs) {
+    windows.push({
+      start: new Date(at).toISOString(),
+      end: new Date(Math.min(endMs, at + splitMs)).toISOString(),
+    });
+  }
+  return windows;
+}
+
+/**
+ * A backfill: one parent record and one child export per window. Children are ordinary exports
+ * (queued, retried, idempotent on their own); the parent's state is derived from them when read.
+ */
+export async function submitBackfill(
+  store: ExportStore,
+  queues: StageQueues,
+  input: NewExport & { splitMs: number },
+) {
+  const { record: parent, created } = await store.create(input);
+  if (!created) return { record: parent, created };
+  const start = Date.parse(input.spec.timeRange?.start ?? '');
+  const end = Date.parse(input.spec.timeRange?.end ?? new Date().toISOString());
+  const children: string[] = [];
+  for (const [i, timeRange] of splitWindows(start, end, input.splitMs).entries()) {
+    const { record } = await submitExport(store, queues, {
+      spec: { ...input.spec, timeRange },
+      credential: input.credential,
+      sink: input.sink,
+      idempotencyKey: `backfill:${parent.id}:${i}`,
+    });
+    children.push(record.id);
+  }
+  const updated = await store.update(parent.id, { children, state: 'running', stage: 'backfill' });
+  return { record: updated ?? parent, created };
+}
+
+function derivedState(states: ExportState[]): ExportState {
+  if (states.some((s) => s === 'queued' || s === 'running')) return 'running';
+  if (states.every((s) => s === 'completed')) return 'completed';
+  if (states.every((s) => s === 'cancelled')) return 'cancelled';
+  return 'failed';
+}
+
+/** A record as the API shows it; a backfill parent carries its children's progress and rows. */
+export async function exportView(store: ExportStore, record: ExportRecord) {
+  if (!record.children) return publicView(record);
+  const children = (await Promise.all(record.children.map((id) => store.get(id)))).filter(
+    (c): c is ExportRecord => !!c,
+  );
+  const state = derivedState(children.map((c) => c.state));
+  return {
+    ...publicView(record),
+    state,
+    stage: state === 'running' ? 'backfill' : null,
+    progress: Math.floor(
+      children.reduce((sum, c) => sum + c.progress, 0) / Math.max(1, children.length),
+    ),
+    rows: children.reduce((sum, c) => sum + (c.rows ?? 0), 0),
+    children: children.map((c) => ({
+      id: c.id,
+      state: c.state,
+      timeRange: c.spec.timeRange,
+      rows: c.rows ?? null,
+    })),
+  };
+}
+
+export async function cancelBackfill(
+  store: ExportStore,
+  queues: StageQueues,
+  record: ExportRecord,
+) {
+  for (const id of record.children ?? []) await cancelExport(store, queues, id);
+  return store.update(record.id, { state: 'cancelled', finishedAt: new Date().toISOString() });
+}
