@@ -288,6 +288,19 @@ describe('fsx end to end, one process per stage', () => {
         (await http('DELETE', `${system.intakeUrl}/v1/schedules/${created.json.id}`)).status,
       ).toBe(200);
       expect((await fsx(['schedules'])).stdout).toBe('no schedules\n');
+      const bundles = await http('POST', `${system.intakeUrl}/v1/schedules`, {
+        kind: 'bundles',
+        every: '1h',
+      });
+      expect(bundles.status).toBe(201);
+      expect(bundles.json).toMatchObject({
+        kind: 'bundles',
+        spec: { segmentId: 'bundles', type: 'events', format: 'json' },
+      });
+      expect((await http('POST', `${system.intakeUrl}/v1/schedules`, { every: '1h' })).status).toBe(
+        400,
+      );
+      await http('DELETE', `${system.intakeUrl}/v1/schedules/${bundles.json.id}`);
     });
   });
 });

@@ -48,6 +48,8 @@ export interface ExportRecord {
   /** Short-lived signed URL: a capability, kept out of API responses and job data. */
   download?: { location: string; expires?: string };
   stagedFile?: string;
+  /** Set for a legacy Data Export bundle: fetched with `export/get`, no operation to wait for. */
+  bundleId?: string;
   /** A backfill's child exports, one per window. */
   children?: string[];
   /** Where the final record is POSTed (signed) once the export ends. */

@@ -23,6 +23,8 @@ export interface NewExport {
   sink: string;
   idempotencyKey?: string;
   callbackUrl?: string;
+  /** A legacy Data Export bundle to download, instead of a segment export to create. */
+  bundleId?: string;
 }
 
 /** Export records in Redis: one JSON value per export, and a sorted set indexing them by time. */
@@ -85,6 +87,7 @@ export class ExportStore {
       createdAt: now,
       updatedAt: now,
       ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+      ...(input.bundleId ? { bundleId: input.bundleId, stage: 'download' } : {}),
     };
     // A sequence, not the clock: exports created in the same millisecond still list in order.
     const order = await this.redis.incr(`${this.indexKey}:seq`);

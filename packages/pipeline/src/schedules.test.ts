@@ -6,13 +6,25 @@ import {
   parseEvery,
   ScheduleStore,
   startSchedule,
+  tickSchedule,
 } from './index.js';
 import { startPipeline } from './pipeline-test-helpers.js';
 
 const redis = useTestRedis();
 let p: Awaited<ReturnType<typeof startPipeline>>;
 beforeAll(async () => {
-  p = await startPipeline(redis, { operationMs: 150, rowsPerExport: 20 });
+  p = await startPipeline(redis, {
+    operationMs: 150,
+    rowsPerExport: 20, // Bundles close on the hour, as FullStory's do (whole seconds).
+    bundles: {
+      origin: new Date(
+        Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000,
+      ).toISOString(),
+      minutes: 60,
+      rows: 30,
+    },
+    legacyDownloadsPerMinute: 60,
+  });
 });
 afterAll(() => p.stop());
 
@@ -83,5 +95,42 @@ describe('schedules', () => {
       expect(w.start).toBe(startFrom + i * 1_000);
       expect(w.end).toBe(w.start + 1_000);
     });
+  }, 60_000);
+
+  it('downloads and ingests every new legacy bundle once, moving the cursor past them', async () => {
+    const connection = redis.connect({ maxRetriesPerRequest: null });
+    const schedules = new ScheduleStore(connection, redis.prefix);
+    const deps = {
+      schedules,
+      store: p.runtime.deps.store,
+      queues: p.runtime.deps.queues,
+      logger: p.runtime.deps.logger,
+      fullstory: p.runtime.deps.fullstory,
+      limiter: p.runtime.deps.limiter,
+    };
+    const schedule = await schedules.create({
+      kind: 'bundles',
+      spec: { segmentId: 'bundles', type: 'events', format: 'json' },
+      credential: 'default',
+      sink: 'duckdb',
+      everyMs: 60_000,
+      cursor: new Date(0).toISOString(),
+    });
+    expect(await tickSchedule(deps, schedule.id)).toBe('3 bundle(s) started');
+    expect(await tickSchedule(deps, schedule.id)).toBe('0 bundle(s) started');
+    const { records } = await p.runtime.deps.store.list({ limit: 100 });
+    const bundles = records.filter((r) => r.bundleId);
+    expect(bundles).toHaveLength(3);
+    for (const record of bundles) {
+      const done = await p.waitFor(record.id);
+      expect(done).toMatchObject({ state: 'completed', rows: 30 });
+      const expected = p.sim.stats.exports[`bundle${record.bundleId}`];
+      expect(await p.digest('events', record.id)).toEqual({
+        count: expected?.rows,
+        hash: expected?.hash,
+      });
+    }
+    const after = await schedules.get(schedule.id);
+    expect(Date.parse(after?.cursor ?? '')).toBe(Date.parse(bundles[0]?.spec.timeRange?.end ?? ''));
   }, 60_000);
 });

@@ -3,6 +3,7 @@ import type { Logger } from '@fsx/logger';
 import type { StageQueues } from '@fsx/queues';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { PipelineDeps } from './context.js';
 import type { ExportSpec } from './export-record.js';
 import type { ExportStore } from './export-store.js';
 import { submitExport } from './submit.js';
@@ -12,6 +13,8 @@ export const SCHEDULE_QUEUE = 'schedule';
 /** A recurring export: one export per window of `everyMs`, back to back, from `cursor` on. */
 export interface Schedule {
   id: string;
+  /** `segment`: a segment export per window. `bundles`: every new legacy Data Export bundle. */
+  kind: 'segment' | 'bundles';
   spec: Omit<ExportSpec, 'timeRange'>;
   credential: string;
   sink: string;
@@ -50,9 +53,12 @@ export class ScheduleStore {
     return `${this.prefix}:schedules`;
   }
 
-  async create(input: Omit<Schedule, 'id' | 'createdAt' | 'attempt'>): Promise<Schedule> {
+  async create(
+    input: Omit<Schedule, 'id' | 'createdAt' | 'attempt' | 'kind'> & { kind?: Schedule['kind'] },
+  ): Promise<Schedule> {
     const schedule: Schedule = {
       ...input,
+      kind: input.kind ?? 'segment',
       id: randomUUID(),
       attempt: 0,
       createdAt: new Date().toISOString(),
@@ -133,6 +139,9 @@ export async function startSchedule(
 
 export interface ScheduleDeps {
   schedules: ScheduleStore;
+  /** For `bundles` schedules, which list bundles at FullStory (one quota token a page). */
+  fullstory?: PipelineDeps['fullstory'];
+  limiter?: PipelineDeps['limiter'];
   store: ExportStore;
   queues: StageQueues;
   logger: Logger;
@@ -150,6 +159,7 @@ export async function tickSchedule(deps: ScheduleDeps, scheduleId: string): Prom
     (await deps.schedules.withLock(scheduleId, async () => {
       const schedule = await deps.schedules.get(scheduleId);
       if (!schedule) return 'gone';
+      if (schedule.kind === 'bundles') return tickBundles(deps, schedule);
       if (schedule.currentExportId) {
         const current = await deps.store.get(schedule.currentExportId);
         if (current?.state === 'completed') {
@@ -187,6 +197,42 @@ export async function tickSchedule(deps: ScheduleDeps, scheduleId: string): Prom
       return 'started';
     })) ?? 'another tick is running'
   );
+}
+
+/**
+ * A `bundles` tick: lists the bundles that closed after the cursor (one quota token), starts a
+ * download → ingest export for each (keyed by bundle id, so a repeat tick starts none twice),
+ * then moves the cursor to the last bundle's end.
+ */
+async function tickBundles(deps: ScheduleDeps, schedule: Schedule): Promise<string> {
+  if (!deps.fullstory || !deps.limiter) throw new Error('bundles schedules need FullStory access');
+  const access = deps.fullstory(schedule.credential);
+  const token = await deps.limiter.acquire(access.apiKey);
+  if (!token.granted) return 'waiting for a quota token';
+  const bundles = await access.client.listBundlesPage(
+    Math.floor(Date.parse(schedule.cursor) / 1000),
+  );
+  let started = 0;
+  for (const bundle of bundles) {
+    const { created } = await submitExport(deps.store, deps.queues, {
+      spec: {
+        ...schedule.spec,
+        timeRange: {
+          start: new Date(bundle.start * 1000).toISOString(),
+          end: new Date(bundle.stop * 1000).toISOString(),
+        },
+      },
+      bundleId: bundle.id,
+      credential: schedule.credential,
+      sink: schedule.sink,
+      idempotencyKey: `bundles:${schedule.id}:${bundle.id}`,
+    });
+    if (created) started += 1;
+  }
+  const last = bundles.at(-1);
+  if (last) schedule.cursor = new Date(last.stop * 1000).toISOString();
+  await deps.schedules.save(schedule);
+  return `${started} bundle(s) started`;
 }
 
 export function createScheduleWorker(

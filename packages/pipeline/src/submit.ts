@@ -13,7 +13,11 @@ export async function submitExport(
 ): Promise<{ record: ExportRecord; created: boolean }> {
   const { record, created } = await store.create(input);
   if (record.step === 0 && record.state === 'queued') {
-    await enqueueStage(queues, 'create', { exportId: record.id, step: 0 });
+    // A legacy bundle already exists at FullStory: it starts at download.
+    await enqueueStage(queues, record.bundleId ? 'download' : 'create', {
+      exportId: record.id,
+      step: 0,
+    });
   }
   return { record, created };
 }

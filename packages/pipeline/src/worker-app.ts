@@ -42,6 +42,8 @@ export async function runWorkerApp(
             schedules: new ScheduleStore(runtime.workerConnection, config.redis.prefix),
             store: runtime.deps.store,
             queues: runtime.deps.queues,
+            fullstory: runtime.deps.fullstory,
+            limiter: runtime.deps.limiter,
             logger,
           },
           { connection: runtime.workerConnection, prefix: config.redis.prefix },
