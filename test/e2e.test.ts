@@ -292,7 +292,7 @@ describe('fsx end to end, one process per stage', () => {
         kind: 'bundles',
         every: '1h',
       });
-      expect(bundles.status).toBe(201);
+      expect(bundles.status, JSON.stringify(bundles.json)).toBe(201);
       expect(bundles.json).toMatchObject({
         kind: 'bundles',
         spec: { segmentId: 'bundles', type: 'events', format: 'json' },

@@ -7,12 +7,15 @@ import type { IntakeDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 
 const createScheduleBody = z.strictObject({
+  /** `segment` (default): a segment export per window. `bundles`: each new legacy Data Export bundle. */
+  kind: z.enum(['segment', 'bundles']).default('segment'),
   segmentId: z
     .string()
     .min(1)
     .max(200)
-    .regex(/^[A-Za-z0-9_-]+$/),
-  type: z.enum(['events', 'individuals']),
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
+  type: z.enum(['events', 'individuals']).default('events'),
   format: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
   every: z
     .string()
@@ -52,8 +55,20 @@ export const scheduleRoutes =
           startFrom,
           sink = deps.defaultSink,
           credential = DEFAULT_CREDENTIAL,
-          ...spec
+          kind,
+          segmentId,
+          ...rest
         } = request.body;
+        if (kind === 'segment' && !segmentId) {
+          throw new HttpError(400, 'invalid_request', 'segmentId is required', [
+            { path: 'segmentId', message: 'is required' },
+          ]);
+        }
+        // Bundles are event data, one JSON array each.
+        const spec =
+          kind === 'bundles'
+            ? { segmentId: 'bundles', type: 'events' as const, format: 'json' as const }
+            : { ...rest, segmentId: segmentId as string };
         if (!deps.credentials.includes(credential))
           throw new HttpError(
             400,
@@ -67,6 +82,7 @@ export const scheduleRoutes =
         const cursor =
           startFrom ?? new Date(Math.floor(Date.now() / everyMs) * everyMs - everyMs).toISOString();
         const schedule = await store.create({
+          kind,
           spec,
           sink,
           credential,
