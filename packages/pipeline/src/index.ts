@@ -23,6 +23,8 @@ export { availableSinks, createPipelineRuntime, type PipelineRuntime } from './r
 export {
   createScheduleQueue,
   createScheduleWorker,
+  cronIntervalMs,
+  nextCronMs,
   parseEvery,
   SCHEDULE_QUEUE,
   type Schedule,

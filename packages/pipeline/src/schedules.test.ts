@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createScheduleQueue,
   createScheduleWorker,
+  cronIntervalMs,
+  nextCronMs,
   parseEvery,
   ScheduleStore,
   startSchedule,
@@ -27,6 +29,17 @@ beforeAll(async () => {
   });
 });
 afterAll(() => p.stop());
+
+describe('cron windows', () => {
+  it('run from one occurrence to the next, in UTC', () => {
+    const at = Date.parse('2026-11-01T01:00:00Z');
+    expect(new Date(nextCronMs('0 */6 * * *', at) as number).toISOString()).toBe(
+      '2026-11-01T06:00:00.000Z',
+    );
+    expect(cronIntervalMs('*/30 * * * *')).toBe(1_800_000);
+    expect(nextCronMs('not a cron', at)).toBeUndefined();
+  });
+});
 
 describe('parseEvery', () => {
   it('reads durations and refuses the rest', () => {
@@ -133,4 +146,31 @@ describe('schedules', () => {
     const after = await schedules.get(schedule.id);
     expect(Date.parse(after?.cursor ?? '')).toBe(Date.parse(bundles[0]?.spec.timeRange?.end ?? ''));
   }, 60_000);
+
+  it('takes cron windows from one occurrence to the next', async () => {
+    const schedules = new ScheduleStore(redis.connect(), redis.prefix);
+    const deps = {
+      schedules,
+      store: p.runtime.deps.store,
+      queues: p.runtime.deps.queues,
+      logger: p.runtime.deps.logger,
+    };
+    const cursor = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 60_000;
+    const schedule = await schedules.create({
+      cron: '*/1 * * * *',
+      spec: { segmentId: 'seg003Xq9', type: 'events', format: 'csv' },
+      credential: 'default',
+      sink: 'duckdb',
+      everyMs: 60_000,
+      cursor: new Date(cursor).toISOString(),
+    });
+    expect(await tickSchedule(deps, schedule.id)).toBe('started');
+    const started = await p.runtime.deps.store.get(
+      (await schedules.get(schedule.id))?.currentExportId as string,
+    );
+    expect(started?.spec.timeRange).toEqual({
+      start: new Date(cursor).toISOString(),
+      end: new Date(cursor + 60_000).toISOString(),
+    });
+  });
 });

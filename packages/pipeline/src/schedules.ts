@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@fsx/logger';
 import type { StageQueues } from '@fsx/queues';
 import { type Job, Queue, Worker } from 'bullmq';
+import { CronExpressionParser } from 'cron-parser';
 import type { Redis } from 'ioredis';
 import type { PipelineDeps } from './context.js';
 import type { ExportSpec } from './export-record.js';
@@ -19,6 +20,8 @@ export interface Schedule {
   credential: string;
   sink: string;
   everyMs: number;
+  /** A cron pattern (UTC): windows run from one occurrence to the next, instead of `everyMs`. */
+  cron?: string;
   /** End of the last window whose export completed; the next window starts here. */
   cursor: string;
   /** The export of the window after the cursor, while it runs. */
@@ -26,6 +29,24 @@ export interface Schedule {
   /** Tries of the current window (a failed export is tried again, with a new export). */
   attempt: number;
   createdAt: string;
+}
+
+/** The first occurrence of a cron pattern (UTC) strictly after `afterMs`; undefined if it is no pattern. */
+export function nextCronMs(pattern: string, afterMs: number): number | undefined {
+  try {
+    return CronExpressionParser.parse(pattern, { currentDate: new Date(afterMs), tz: 'UTC' })
+      .next()
+      .getTime();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Roughly how far apart a cron pattern's occurrences are (for how often to look). */
+export function cronIntervalMs(pattern: string): number | undefined {
+  const first = nextCronMs(pattern, Date.now());
+  const second = first === undefined ? undefined : nextCronMs(pattern, first);
+  return first === undefined || second === undefined ? undefined : second - first;
 }
 
 /** `30m`, `1h`, `1d`, `45s` → milliseconds; undefined for anything else. */
@@ -163,7 +184,11 @@ export async function tickSchedule(deps: ScheduleDeps, scheduleId: string): Prom
       if (schedule.currentExportId) {
         const current = await deps.store.get(schedule.currentExportId);
         if (current?.state === 'completed') {
-          schedule.cursor = new Date(Date.parse(schedule.cursor) + schedule.everyMs).toISOString();
+          const from = Date.parse(schedule.cursor);
+          const windowEnd = schedule.cron
+            ? (nextCronMs(schedule.cron, from) as number)
+            : from + schedule.everyMs;
+          schedule.cursor = new Date(windowEnd).toISOString();
           schedule.currentExportId = undefined;
           schedule.attempt = 0;
         } else if (current && ['failed', 'cancelled'].includes(current.state)) {
@@ -174,7 +199,9 @@ export async function tickSchedule(deps: ScheduleDeps, scheduleId: string): Prom
         }
       }
       const start = Date.parse(schedule.cursor);
-      const end = start + schedule.everyMs;
+      const end = schedule.cron
+        ? (nextCronMs(schedule.cron, start) as number)
+        : start + schedule.everyMs;
       if (end > (deps.now ?? Date.now)()) {
         await deps.schedules.save(schedule);
         return 'next window still open';

@@ -1,5 +1,11 @@
 import { DEFAULT_CREDENTIAL, SINK_KINDS } from '@fsx/config';
-import { parseEvery, type ScheduleStore, startSchedule } from '@fsx/pipeline';
+import {
+  cronIntervalMs,
+  nextCronMs,
+  parseEvery,
+  type ScheduleStore,
+  startSchedule,
+} from '@fsx/pipeline';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -20,8 +26,8 @@ const createScheduleBody = z.strictObject({
   every: z
     .string()
     .refine(
-      (v) => (parseEvery(v) ?? 0) >= 60_000,
-      'must be a duration of a minute or more, like 30m, 1h or 1d',
+      (v) => (parseEvery(v) ?? cronIntervalMs(v) ?? 0) >= 60_000,
+      'must be a duration of a minute or more (30m, 1h, 1d) or a cron pattern (0 */6 * * *)',
     ),
   sink: z.enum(SINK_KINDS).optional(),
   credential: z
@@ -77,11 +83,15 @@ export const scheduleRoutes =
           );
         if (!deps.sinks.includes(sink))
           throw new HttpError(400, 'invalid_request', `sink "${sink}" is not available`);
-        const everyMs = parseEvery(every) as number;
+        const cron = parseEvery(every) === undefined ? every : undefined;
+        const everyMs = parseEvery(every) ?? (cronIntervalMs(every) as number);
         // By default the first window is the last whole one before now.
-        const cursor =
-          startFrom ?? new Date(Math.floor(Date.now() / everyMs) * everyMs - everyMs).toISOString();
+        const lastWholeStart = cron
+          ? (nextCronMs(cron, Date.now() - 2 * everyMs - 1) as number)
+          : Math.floor(Date.now() / everyMs) * everyMs - everyMs;
+        const cursor = startFrom ?? new Date(lastWholeStart).toISOString();
         const schedule = await store.create({
+          ...(cron ? { cron } : {}),
           kind,
           spec,
           sink,
