@@ -300,6 +300,14 @@ describe('fsx end to end, one process per stage', () => {
       expect((await http('POST', `${system.intakeUrl}/v1/schedules`, { every: '1h' })).status).toBe(
         400,
       );
+      const cron = await http('POST', `${system.intakeUrl}/v1/schedules`, {
+        segmentId: 'everyone',
+        type: 'events',
+        every: '0 */6 * * *',
+      });
+      expect(cron.json).toMatchObject({ cron: '0 */6 * * *', everyMs: 6 * 3_600_000 });
+      expect(new Date(cron.json.cursor).getUTCHours() % 6).toBe(0);
+      await http('DELETE', `${system.intakeUrl}/v1/schedules/${cron.json.id}`);
       await http('DELETE', `${system.intakeUrl}/v1/schedules/${bundles.json.id}`);
     });
   });
