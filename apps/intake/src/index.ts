@@ -1,2 +1,3 @@
 export { createApp } from './app.js';
 export type { IntakeDeps } from './deps.js';
+export { createExportBodySchema } from './http-schemas.js';
