@@ -11,6 +11,12 @@ export interface ExportStats {
   hash?: string;
   bytes?: number;
   downloads: number;
+  /** When the operation finished, and when a client first saw it COMPLETED (ms since epoch). */
+  finishedAtMs?: number;
+  durationMs?: number;
+  completionSeenAtMs?: number;
+  /** Polls of the operation: how many GET /operations calls it cost. */
+  polls?: number;
 }
 
 /** Everything tests need to prove nothing was lost, duplicated or over-requested. */

@@ -14,6 +14,15 @@ export function operationRoutes(app: FastifyInstance, ctx: SimContext): void {
         return sendApiError(reply, 404, 'resource_not_found', 'operation not found');
       }
       const view = operationView(operation, Date.now(), ctx.options);
+      const exported = ctx.stats.exports[operation.searchExportId];
+      if (exported) {
+        exported.polls = (exported.polls ?? 0) + 1;
+        if (view.state === 'COMPLETED' && exported.completionSeenAtMs === undefined) {
+          exported.finishedAtMs = operation.createdAtMs + operation.durationMs;
+          exported.durationMs = operation.durationMs;
+          exported.completionSeenAtMs = Date.now();
+        }
+      }
       if (view.state === 'COMPLETED' && ctx.options.directDownloadUrl) {
         // The OpenAPI file's shape: the finished operation carries its download URL.
         const { location, expires } = downloadLocation(ctx, operation, request);
