@@ -1,4 +1,10 @@
-import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit, type SinkKind } from '@fsx/config';
+import {
+  DEFAULT_CREDENTIAL,
+  loadConfig,
+  loadOrExit,
+  type SinkKind,
+  secretValues,
+} from '@fsx/config';
 import { createDispatcher, FullStoryClient } from '@fsx/fullstory';
 import { createLogger } from '@fsx/logger';
 import { availableSinks, createScheduleQueue, ExportStore, ScheduleStore } from '@fsx/pipeline';
@@ -20,11 +26,7 @@ const logger = createLogger({
   name: 'intake',
   level: config.logLevel,
   pretty: config.prettyLogs,
-  secrets: [
-    ...Object.values(config.fullstory.credentials),
-    ...config.intake.apiTokens,
-    ...(config.webhooks.secret ? [config.webhooks.secret] : []),
-  ],
+  secrets: secretValues(config),
 });
 const redis = createRedis(config.redis.url, 'producer');
 redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection problem'));

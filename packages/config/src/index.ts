@@ -1,7 +1,14 @@
 export { type Credentials, DEFAULT_CREDENTIAL } from './credentials.js';
 export { ConfigError, type ConfigProblem } from './errors.js';
 export { loadConfig, loadOrExit, loadSimulatorConfig } from './load.js';
-export { type Env, envSchema, type FsxConfig, SINK_KINDS, type SinkKind } from './schema.js';
+export {
+  type Env,
+  envSchema,
+  type FsxConfig,
+  SINK_KINDS,
+  type SinkKind,
+  secretValues,
+} from './schema.js';
 export {
   SIM_ROLES,
   type SimRole,

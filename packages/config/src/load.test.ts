@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadSimulatorConfig } from './index.js';
+import { ConfigError, loadConfig, loadSimulatorConfig, secretValues } from './index.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -70,6 +70,28 @@ describe('loadConfig', () => {
 
   it('treats empty strings as unset', () => {
     expect(loadConfig({ PORT: '', LOG_LEVEL: '' }).intake.port).toBe(3000);
+  });
+});
+
+describe('secretValues', () => {
+  it('lists every secret the logger must scrub', () => {
+    const config = loadConfig({
+      FULLSTORY_CREDENTIALS: 'a=na1.key-a,b=eu1.key-b',
+      INTAKE_API_TOKENS: 'token-0123456789abcdef',
+      FULLSTORY_WEBHOOK_SECRET: 'whsec-0123456789abcdef',
+      CALLBACK_SIGNING_SECRET: 'cbsec-0123456789abcdef',
+      DATABASE_URL: 'postgres://fsx:pg-password@db:5432/fsx',
+    });
+    expect(secretValues(config).sort()).toEqual(
+      [
+        'cbsec-0123456789abcdef',
+        'eu1.key-b',
+        'na1.key-a',
+        'pg-password',
+        'token-0123456789abcdef',
+        'whsec-0123456789abcdef',
+      ].sort(),
+    );
   });
 });
 

@@ -194,3 +194,16 @@ export const configSchema = envSchema
       });
     }
   });
+
+/** Every secret value the configuration holds, for the logger to scrub from every line. */
+export function secretValues(config: FsxConfig): string[] {
+  return [
+    ...Object.values(config.fullstory.credentials),
+    ...config.intake.apiTokens,
+    ...(config.webhooks.secret ? [config.webhooks.secret] : []),
+    ...(config.webhooks.callbackSecret ? [config.webhooks.callbackSecret] : []),
+    ...(config.sinks.postgresUrl
+      ? [new URL(config.sinks.postgresUrl).password].filter(Boolean)
+      : []),
+  ];
+}

@@ -1,4 +1,4 @@
-import { type FsxConfig, loadConfig, loadOrExit } from '@fsx/config';
+import { type FsxConfig, loadConfig, loadOrExit, secretValues } from '@fsx/config';
 import { createLogger } from '@fsx/logger';
 import type { Stage } from '@fsx/queues';
 import { createPipelineRuntime } from './runtime.js';
@@ -21,7 +21,7 @@ export async function runWorkerApp(
     name: `worker-${stage}`,
     level: config.logLevel,
     pretty: config.prettyLogs,
-    secrets: Object.values(config.fullstory.credentials),
+    secrets: secretValues(config),
   });
   const runtime = createPipelineRuntime(config, logger);
   const worker = createStageWorker(stage, runtime.deps, {

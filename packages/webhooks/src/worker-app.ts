@@ -1,4 +1,4 @@
-import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit } from '@fsx/config';
+import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit, secretValues } from '@fsx/config';
 import { createLogger } from '@fsx/logger';
 import { createCallbackWorker, createPipelineRuntime } from '@fsx/pipeline';
 import type { EventStore } from '@fsx/sinks';
@@ -13,11 +13,7 @@ export async function runWebhookWorkerApp(env: Record<string, string | undefined
     name: 'worker-webhook',
     level: config.logLevel,
     pretty: config.prettyLogs,
-    secrets: [
-      ...Object.values(config.fullstory.credentials),
-      ...(config.webhooks.secret ? [config.webhooks.secret] : []),
-      ...(config.webhooks.callbackSecret ? [config.webhooks.callbackSecret] : []),
-    ],
+    secrets: secretValues(config),
   });
   const runtime = createPipelineRuntime(config, logger);
   // Notes and events go to the default sink when it can hold them (the files sink cannot).
