@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createLogger } from '@fsx/logger';
-import { ExportStore } from '@fsx/pipeline';
+import { createScheduleQueue, ExportStore, ScheduleStore } from '@fsx/pipeline';
 import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
 import { useTestRedis } from '@fsx/testing';
+import { createWebhookQueue } from '@fsx/webhooks';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,9 +155,26 @@ describe('intake fuzzing', () => {
   let app: FastifyInstance;
   let deps: IntakeDeps;
   let close: () => Promise<unknown>;
-  beforeAll(
-    async () => ({ app, deps, close } = await appWith({ apiTokens: [] }, `${redis.prefix}-fuzz`)),
-  );
+  beforeAll(async () => {
+    const prefix = `${redis.prefix}-fuzz`;
+    const connection = redis.connect({ maxRetriesPerRequest: null });
+    ({ app, deps, close } = await appWith(
+      {
+        apiTokens: [],
+        // Every endpoint takes part: schedules and webhooks too.
+        schedules: {
+          store: new ScheduleStore(connection, prefix),
+          queue: createScheduleQueue(connection, prefix),
+        },
+        webhooks: {
+          secret: 'fuzz-secret-0123456789',
+          replayWindowSeconds: 300,
+          queue: createWebhookQueue(connection, prefix),
+        },
+      },
+      prefix,
+    ));
+  });
   afterAll(() => close());
 
   const jobs = async () => {
@@ -253,6 +271,41 @@ describe('intake fuzzing', () => {
       ),
       { numRuns: 1000 },
     );
+  }, 120_000);
+
+  it('never answers 5xx for random schedule bodies and webhook deliveries, and queues no unsigned webhook', async () => {
+    const webhookJobs = async () =>
+      Object.values(await deps.webhooks!.queue.getJobCounts()).reduce((a, b) => a + b, 0);
+    const before = await webhookJobs();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.jsonValue(),
+        fc.string({ maxLength: 200 }),
+        fc.option(fc.string({ maxLength: 120 })),
+        async (payload, raw, signature) => {
+          const schedule = await app.inject({
+            method: 'POST',
+            url: '/v1/schedules',
+            payload: JSON.stringify(payload),
+            headers: { 'content-type': 'application/json' },
+          });
+          expect(schedule.statusCode).toBeLessThan(500);
+          const webhook = await app.inject({
+            method: 'POST',
+            url: '/v1/webhooks/fullstory',
+            payload: raw,
+            headers: {
+              'content-type': 'application/json',
+              ...(signature ? { 'fullstory-signature': signature } : {}),
+            },
+          });
+          expect(webhook.statusCode).toBeLessThan(500);
+          expect(webhook.statusCode).not.toBe(200);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(await webhookJobs()).toBe(before);
   }, 120_000);
 });
 
