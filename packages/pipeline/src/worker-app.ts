@@ -34,6 +34,8 @@ export async function runWorkerApp(
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   await worker.waitUntilReady();
   logger.info({ stage, concurrency: config.workers.concurrency }, `worker-${stage} ready`);
+  // Whatever LOG_LEVEL says, supervisors (pnpm start, the tests) wait for this line.
+  process.stdout.write(`worker-${stage} ready\n`);
   // The create workers also tick the schedules: a tick's only effect is to create an export.
   const scheduler =
     stage === 'create'

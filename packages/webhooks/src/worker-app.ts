@@ -51,6 +51,7 @@ export async function runWebhookWorkerApp(env: Record<string, string | undefined
   callbacks?.on('error', (error) => logger.error({ err: error }, 'callback worker error'));
   await worker.waitUntilReady();
   logger.info('worker-webhook ready');
+  process.stdout.write('worker-webhook ready\n');
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await Promise.all([worker.close(), callbacks?.close()]);
