@@ -1,6 +1,6 @@
 import { FAULT_KINDS, type FaultKind } from './options.js';
 
-export type FaultScope = 'api' | 'storage';
+export type FaultScope = 'api' | 'server' | 'storage';
 
 import { Prng } from './prng.js';
 import type { SimStats } from './stats.js';
@@ -66,5 +66,5 @@ export function isFaultKind(value: unknown): value is FaultKind {
 }
 
 export function isFaultScope(value: unknown): value is FaultScope {
-  return value === 'api' || value === 'storage';
+  return value === 'api' || value === 'server' || value === 'storage';
 }

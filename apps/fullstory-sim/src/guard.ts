@@ -29,13 +29,23 @@ export async function applyServerFaults(
   return false;
 }
 
+function tooManyRequests(reply: FastifyReply, retryAfterMs: number) {
+  reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  return sendApiError(reply, 429, 'too_many_requests', 'rate limit exceeded');
+}
+
 /** FullStory's front door: authenticate, take a quota token (429 + Retry-After), then faults. */
 export function registerGuard(app: FastifyInstance, ctx: SimContext): void {
   app.addHook('onRequest', async (request, reply) => {
     const guard = request.routeOptions.config?.guard ?? 'none';
     if (guard === 'none') return;
-    if (guard === 'api') {
-      const auth = authenticate(request.headers.authorization, ctx.options.apiKeys, true);
+    if (guard === 'api' || guard === 'server') {
+      // The export APIs need an Admin or Architect key; the server API takes any key.
+      const auth = authenticate(
+        request.headers.authorization,
+        ctx.options.apiKeys,
+        guard === 'api',
+      );
       if (!auth.ok) {
         return sendApiError(
           reply,
@@ -46,11 +56,11 @@ export function registerGuard(app: FastifyInstance, ctx: SimContext): void {
       }
       request.apiKey = auth.key;
       reply.header('x-fullstory-data-realm', auth.realm);
-      const token = ctx.quota.take(auth.key);
-      if (!token.granted) {
-        reply.header('retry-after', String(Math.max(1, Math.ceil(token.retryAfterMs / 1000))));
-        return sendApiError(reply, 429, 'too_many_requests', 'rate limit exceeded');
-      }
+      const bucket = guard === 'api' ? ctx.quota : ctx.serverQuota;
+      const token = bucket.take(auth.key);
+      if (!token.granted) return tooManyRequests(reply, token.retryAfterMs);
+      if (ctx.faults.decide('rate_limited', faultHeader(request), guard))
+        return tooManyRequests(reply, 1_000);
     }
     if (await applyServerFaults(ctx, request, reply, guard)) return reply;
   });

@@ -11,6 +11,8 @@ const logger = createLogger({
 const sim = createSimulator({
   apiKeys: config.apiKeys,
   quota: config.quota,
+  serverQuota: config.serverQuota,
+  batchMs: config.batchMs,
   legacyDownloadsPerMinute: config.legacyDownloadsPerMinute,
   operationMs: config.operationSeconds * 1000,
   rowsPerExport: config.rowsPerExport,
@@ -24,6 +26,8 @@ const sim = createSimulator({
     operation_error: config.faults.operationErrorRate,
     slow: config.faults.slowRate,
     early_expiry: config.faults.earlyExpiryRate,
+    rate_limited: config.faults.rateLimitedRate,
+    batch_item_error: config.faults.batchItemErrorRate,
   },
   slowMs: config.faults.slowMs,
   ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),

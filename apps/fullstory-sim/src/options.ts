@@ -8,6 +8,10 @@ export const FAULT_KINDS = [
   'operation_error',
   'slow',
   'early_expiry',
+  /** A 429 with Retry-After before the quota is spent (another tool sharing the key). */
+  'rate_limited',
+  /** One request of a batch import fails with a retryable server_error. */
+  'batch_item_error',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -24,6 +28,10 @@ export interface SimulatorOptions {
   apiKeys?: Record<string, SimRole>;
   /** Token bucket per API key. @defaultValue burst 50, 2 per minute (FullStory's documented quota) */
   quota?: { burst: number; perMinute: number };
+  /** The v2 server API's own quota per key. @defaultValue burst 100, 1000 per minute */
+  serverQuota?: { burst: number; perMinute: number };
+  /** How long a batch import takes: `base + perItem × requests`. @defaultValue 2000 ms + 0.02 ms */
+  batchMs?: { base: number; perItem: number };
   /** The legacy `export/get` limit. @defaultValue 2 per minute */
   legacyDownloadsPerMinute?: number;
   /** How long an export operation takes; a function draws one per export. @defaultValue 30 s */
@@ -60,6 +68,8 @@ export interface SimulatorOptions {
 export interface ResolvedOptions {
   apiKeys: Record<string, SimRole>;
   quota: { burst: number; perMinute: number };
+  serverQuota: { burst: number; perMinute: number };
+  batchMs: { base: number; perItem: number };
   legacyDownloadsPerMinute: number;
   operationMs: (exportIndex: number) => number;
   rowsPerExport: number;
@@ -89,6 +99,8 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   return {
     apiKeys: options.apiKeys ?? { 'na1.sim-admin': 'admin', 'na1.sim-standard': 'standard' },
     quota: options.quota ?? { burst: 50, perMinute: 2 },
+    serverQuota: options.serverQuota ?? { burst: 100, perMinute: 1000 },
+    batchMs: options.batchMs ?? { base: 2_000, perItem: 0.02 },
     legacyDownloadsPerMinute: options.legacyDownloadsPerMinute ?? 2,
     operationMs: typeof operationMs === 'number' ? () => operationMs : operationMs,
     rowsPerExport: options.rowsPerExport ?? 1000,

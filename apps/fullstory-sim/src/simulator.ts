@@ -11,6 +11,8 @@ import { segmentRoutes } from './routes/segments.js';
 import { simAdminRoutes } from './routes/sim-admin.js';
 import { storageRoutes } from './routes/storage.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { serverApiRoutes } from './routes/server-api.js';
+import { ServerApi } from './server-api/server-api.js';
 import { SimState } from './state.js';
 import { SimStats } from './stats.js';
 import { TokenBuckets } from './token-bucket.js';
@@ -32,12 +34,18 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const resolved = resolveOptions(options);
   const stats = new SimStats();
   let baseUrl = options.publicUrl ?? '';
+  const faults = new FaultPlan(resolved.faultRates, stats, resolved.seed);
   const ctx: SimContext = {
     options: resolved,
     stats,
     state: new SimState(resolved, options.cacheDir),
-    faults: new FaultPlan(resolved.faultRates, stats, resolved.seed),
+    faults,
     quota: new TokenBuckets(resolved.quota.burst, resolved.quota.perMinute),
+    serverQuota: new TokenBuckets(resolved.serverQuota.burst, resolved.serverQuota.perMinute),
+    server: new ServerApi({
+      durationMs: (n) => resolved.batchMs.base + resolved.batchMs.perItem * n,
+      itemFails: () => faults.decide('batch_item_error', undefined, 'server'),
+    }),
     legacyDownloads: new TokenBuckets(
       resolved.legacyDownloadsPerMinute,
       resolved.legacyDownloadsPerMinute,
@@ -57,6 +65,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   storageRoutes(app, ctx);
   legacyRoutes(app, ctx);
   webhookRoutes(app, ctx);
+  serverApiRoutes(app, ctx);
   simAdminRoutes(app, ctx);
 
   return {

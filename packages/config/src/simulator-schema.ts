@@ -35,6 +35,10 @@ export const simulatorEnvSchema = z
     SIM_API_KEYS: z.string().default(DEFAULT_SIM_KEYS).transform(parseSimKeys),
     SIM_QUOTA_BURST: positiveInt(50),
     SIM_QUOTA_PER_MINUTE: positiveNumber(2),
+    SIM_SERVER_QUOTA_BURST: positiveInt(100),
+    SIM_SERVER_QUOTA_PER_MINUTE: positiveNumber(1000),
+    SIM_BATCH_MS: z.coerce.number().min(0, 'must be 0 or more').default(2000),
+    SIM_BATCH_ITEM_MS: z.coerce.number().min(0, 'must be 0 or more').default(0.02),
     SIM_LEGACY_DOWNLOADS_PER_MINUTE: positiveNumber(2),
     SIM_OPERATION_SECONDS: z.coerce.number().min(0, 'must be 0 or more').default(30),
     SIM_ROWS_PER_EXPORT: z.coerce.number().int().min(0, 'must be 0 or more').default(1000),
@@ -48,6 +52,8 @@ export const simulatorEnvSchema = z
     SIM_FAULT_SLOW_RATE: rate(0),
     SIM_FAULT_SLOW_MS: z.coerce.number().int().min(0).default(2000),
     SIM_FAULT_EARLY_EXPIRY_RATE: rate(0),
+    SIM_FAULT_RATE_LIMITED_RATE: rate(0),
+    SIM_FAULT_BATCH_ITEM_ERROR_RATE: rate(0),
   })
   .transform((env) => {
     return {
@@ -57,6 +63,11 @@ export const simulatorEnvSchema = z
       publicUrl: env.SIM_PUBLIC_URL,
       apiKeys: env.SIM_API_KEYS,
       quota: { burst: env.SIM_QUOTA_BURST, perMinute: env.SIM_QUOTA_PER_MINUTE },
+      serverQuota: {
+        burst: env.SIM_SERVER_QUOTA_BURST,
+        perMinute: env.SIM_SERVER_QUOTA_PER_MINUTE,
+      },
+      batchMs: { base: env.SIM_BATCH_MS, perItem: env.SIM_BATCH_ITEM_MS },
       legacyDownloadsPerMinute: env.SIM_LEGACY_DOWNLOADS_PER_MINUTE,
       operationSeconds: env.SIM_OPERATION_SECONDS,
       rowsPerExport: env.SIM_ROWS_PER_EXPORT,
@@ -71,6 +82,8 @@ export const simulatorEnvSchema = z
         slowRate: env.SIM_FAULT_SLOW_RATE,
         slowMs: env.SIM_FAULT_SLOW_MS,
         earlyExpiryRate: env.SIM_FAULT_EARLY_EXPIRY_RATE,
+        rateLimitedRate: env.SIM_FAULT_RATE_LIMITED_RATE,
+        batchItemErrorRate: env.SIM_FAULT_BATCH_ITEM_ERROR_RATE,
       },
     };
   });
