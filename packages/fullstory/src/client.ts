@@ -67,6 +67,17 @@ export function createDispatcher(): Agent {
   return new Agent({ keepAliveTimeout: 30_000, connections: 16, connect: { timeout: 10_000 } });
 }
 
+/** The connection settings every FullStory client shares. */
+export function httpContext(options: FullStoryClientOptions): HttpContext {
+  return {
+    baseUrl: (options.baseUrl ?? 'https://api.fullstory.com').replace(/\/+$/, ''),
+    apiKey: options.apiKey,
+    dispatcher: options.dispatcher ?? createDispatcher(),
+    timeoutMs: options.timeoutMs ?? 30_000,
+    userAgent: 'fsx/0.1 (+https://github.com/fsx)',
+  };
+}
+
 /**
  * A typed client for FullStory's export APIs. Every method is one HTTP call (listSegments and
  * listBundles excepted: they follow pages). It never retries and never logs the key: errors say
@@ -78,13 +89,7 @@ export class FullStoryClient {
   private readonly downloadHosts: readonly string[];
 
   constructor(options: FullStoryClientOptions) {
-    this.http = {
-      baseUrl: (options.baseUrl ?? 'https://api.fullstory.com').replace(/\/+$/, ''),
-      apiKey: options.apiKey,
-      dispatcher: options.dispatcher ?? createDispatcher(),
-      timeoutMs: options.timeoutMs ?? 30_000,
-      userAgent: 'fsx/0.1 (+https://github.com/fsx)',
-    };
+    this.http = httpContext(options);
     this.style = options.requestStyle ?? 'workflow';
     this.downloadHosts = options.downloadHosts ?? [];
   }

@@ -26,6 +26,10 @@ export interface ApiCall {
   body?: unknown;
   /** What this call is about, for error messages ("segment everyone"). */
   what: string;
+  /** Extra request headers (Idempotency-Key). */
+  headers?: Record<string, string>;
+  /** A 202 means "still processing, ask again later" (batch import listings). */
+  acceptedMeansNotReady?: boolean;
 }
 
 const DEFAULT_RETRY_AFTER_MS = 10_000;
@@ -112,6 +116,7 @@ export async function apiRequest<S extends z.ZodType>(
         accept: 'application/json',
         'user-agent': ctx.userAgent,
         ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...call.headers,
       },
       ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
     });
@@ -126,6 +131,9 @@ export async function apiRequest<S extends z.ZodType>(
   }
   if (response.statusCode < 200 || response.statusCode >= 300) {
     throw statusError(call.what, response.statusCode, text, response.headers);
+  }
+  if (response.statusCode === 202 && call.acceptedMeansNotReady) {
+    throw new TransientError(`${call.what}: not ready yet`, { status: 202 });
   }
   let json: unknown;
   try {

@@ -34,3 +34,13 @@ export {
   type TimeRange,
 } from './export-request.js';
 export type { Segment } from './schemas.js';
+export {
+  type BatchItemError,
+  type BatchJob,
+  type BatchKind,
+  FullStoryServerClient,
+  isRetryableItemCode,
+  type V2Event,
+  type V2User,
+} from './server-client.js';
+export type { V2UserRecord } from './server-schemas.js';
