@@ -32,6 +32,19 @@ export const envSchema = z.object({
   FULLSTORY_DOWNLOAD_HOSTS: commaList.default(['storage.googleapis.com']),
   QUOTA_BURST: positiveInt(50),
   QUOTA_PER_MINUTE: positiveNumber(2),
+  /** The v2 server API's own quota (users, events): 1000 requests a minute per key. */
+  SERVER_QUOTA_BURST: positiveInt(100),
+  SERVER_QUOTA_PER_MINUTE: positiveNumber(1000),
+  /** Most items in one batch import (FullStory allows 50,000). */
+  SEND_BATCH_MAX: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  /** From this many queued items on, a batch import; below it, one call per item. */
+  SEND_IMPORT_THRESHOLD: positiveInt(25),
+  /** How long queued items wait for others to join their batch. */
+  SEND_GATHER_MS: z.coerce.number().int().min(0).default(250),
+  /** Tries per item when FullStory reports a retryable failure for it. */
+  SEND_MAX_ITEM_ATTEMPTS: positiveInt(5),
+  SEND_POLL_MIN_DELAY_MS: positiveInt(1_000),
+  SEND_POLL_MAX_DELAY_MS: positiveInt(60_000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port(3000),
   WORKER_CONCURRENCY: positiveInt(4),
@@ -88,6 +101,15 @@ export interface FsxConfig {
     downloadHosts: string[];
     quota: { burst: number; perMinute: number };
   };
+  sends: {
+    quota: { burst: number; perMinute: number };
+    batchMax: number;
+    importThreshold: number;
+    gatherMs: number;
+    maxItemAttempts: number;
+    pollMinDelayMs: number;
+    pollMaxDelayMs: number;
+  };
   intake: {
     host: string;
     port: number;
@@ -133,6 +155,15 @@ export const configSchema = envSchema
         requestTimeoutMs: env.FULLSTORY_REQUEST_TIMEOUT_MS,
         downloadHosts: env.FULLSTORY_DOWNLOAD_HOSTS,
         quota: { burst: env.QUOTA_BURST, perMinute: env.QUOTA_PER_MINUTE },
+      },
+      sends: {
+        quota: { burst: env.SERVER_QUOTA_BURST, perMinute: env.SERVER_QUOTA_PER_MINUTE },
+        batchMax: env.SEND_BATCH_MAX,
+        importThreshold: env.SEND_IMPORT_THRESHOLD,
+        gatherMs: env.SEND_GATHER_MS,
+        maxItemAttempts: env.SEND_MAX_ITEM_ATTEMPTS,
+        pollMinDelayMs: env.SEND_POLL_MIN_DELAY_MS,
+        pollMaxDelayMs: env.SEND_POLL_MAX_DELAY_MS,
       },
       intake: {
         host: env.HOST,

@@ -18,6 +18,8 @@ export class FullStoryError extends Error {
   readonly code: FullStoryErrorCode;
   readonly status: number | undefined;
   readonly retryable: boolean;
+  /** FullStory's own error code from the body (`invalid_argument`, `resource_not_found`), if any. */
+  apiCode: string | undefined;
 
   constructor(
     code: FullStoryErrorCode,
@@ -29,6 +31,7 @@ export class FullStoryError extends Error {
     this.code = code;
     this.status = options.status;
     this.retryable = options.retryable ?? false;
+    this.apiCode = undefined;
   }
 }
 

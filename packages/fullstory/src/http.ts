@@ -58,9 +58,10 @@ export function networkError(what: string, error: unknown): FullStoryError {
 function parseErrorBody(text: string): {
   message: string;
   details: { field: string; description: string }[];
+  code?: string;
 } {
   try {
-    const body = JSON.parse(text) as { message?: unknown; details?: unknown };
+    const body = JSON.parse(text) as { message?: unknown; details?: unknown; code?: unknown };
     const details = Array.isArray(body.details)
       ? body.details.filter(
           (d): d is { field: string; description: string } =>
@@ -70,6 +71,7 @@ function parseErrorBody(text: string): {
     return {
       message: typeof body.message === 'string' ? body.message : text.slice(0, 200),
       details,
+      ...(typeof body.code === 'string' ? { code: body.code } : {}),
     };
   } catch {
     return { message: text.slice(0, 200) || 'no details', details: [] };
@@ -83,7 +85,19 @@ export function statusError(
   text: string,
   headers: Record<string, string | string[] | undefined>,
 ) {
-  const { message, details } = parseErrorBody(text);
+  const { message, details, code } = parseErrorBody(text);
+  const error = errorForStatus(what, status, message, details, headers);
+  error.apiCode = code;
+  return error;
+}
+
+function errorForStatus(
+  what: string,
+  status: number,
+  message: string,
+  details: { field: string; description: string }[],
+  headers: Record<string, string | string[] | undefined>,
+) {
   if (status === 429) return new RateLimitedError(retryAfterMs(headers['retry-after']));
   if (status === 401) return new UnauthorizedError(message);
   if (status === 403) return new ForbiddenError(message);

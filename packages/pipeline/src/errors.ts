@@ -1,3 +1,5 @@
+import { DelayedError, type Job } from 'bullmq';
+
 /** A stage asks to be run again later: no token free, FullStory's Retry-After, or the next poll. */
 export class WaitSignal extends Error {
   readonly code = 'pipeline.wait';
@@ -7,6 +9,20 @@ export class WaitSignal extends Error {
   ) {
     super(`waiting ${delayMs} ms: ${reason}`);
   }
+}
+
+/**
+ * Turns a WaitSignal into BullMQ's delayed-job move: the job sleeps in Redis, not in a worker.
+ * A little jitter keeps many jobs told "one token free in 30 s" from waking together.
+ */
+export async function delayJob(
+  job: Job,
+  token: string | undefined,
+  signal: WaitSignal,
+): Promise<never> {
+  const jitter = Math.floor(Math.random() * Math.min(1_000, signal.delayMs * 0.1 + 50));
+  await job.moveToDelayed(Date.now() + signal.delayMs + jitter, token);
+  throw new DelayedError();
 }
 
 /** The export cannot succeed (bad request, forbidden key, FullStory gave up): fail it now. */

@@ -6,7 +6,7 @@ export {
   signCallback,
 } from './callbacks.js';
 export type { FullStoryAccess, PipelineDeps } from './context.js';
-export { ExportFailedError, UnknownCredentialError, WaitSignal } from './errors.js';
+export { delayJob, ExportFailedError, UnknownCredentialError, WaitSignal } from './errors.js';
 export {
   EXPORT_STATES,
   type ExportRecord,

@@ -49,5 +49,8 @@ export const METRICS = {
   fsx_rows_ingested_total: 'Rows loaded, by sink',
   fsx_rows_rejected_total: 'Rows quarantined, by sink',
   fsx_exports_finished_total: 'Exports that ended, by state',
+  fsx_send_items_total: "Items sent to FullStory's server API, by kind and outcome",
+  fsx_sends_finished_total:
+    'Sends (intake requests of users or events) whose every item has an outcome',
 } as const;
 export type MetricName = keyof typeof METRICS;

@@ -1,8 +1,8 @@
 import { isFullStoryError, type RateLimitedError } from '@fsx/fullstory';
 import { enqueueStage, type Stage, type StageJob, stageJobSchema } from '@fsx/queues';
-import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 import type { FullStoryAccess, PipelineDeps } from './context.js';
-import { ExportFailedError, WaitSignal } from './errors.js';
+import { delayJob, ExportFailedError, WaitSignal } from './errors.js';
 import type { ExportRecord } from './export-record.js';
 import { type ExportPatch, ExportStore } from './export-store.js';
 
@@ -126,10 +126,8 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
       await handler(run);
     } catch (error) {
       if (error instanceof WaitSignal) {
-        const jitter = Math.floor(Math.random() * Math.min(1_000, error.delayMs * 0.1 + 50));
         log.debug({ delayMs: error.delayMs, reason: error.reason }, 'waiting');
-        await job.moveToDelayed(Date.now() + error.delayMs + jitter, token);
-        throw new DelayedError();
+        await delayJob(job, token, error);
       }
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const retryable =

@@ -1,0 +1,7 @@
+-- Creates a batch unless it exists (a retry batch made again by a re-run job).
+-- KEYS: batch hash
+-- ARGV: kind, credential, createdAt, refsJson, count, mode, attempt
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'kind', ARGV[1], 'credential', ARGV[2], 'createdAt', ARGV[3],
+  'refs', ARGV[4], 'count', ARGV[5], 'mode', ARGV[6], 'attempt', ARGV[7], 'state', 'open')
+return 1

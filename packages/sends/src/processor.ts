@@ -1,0 +1,81 @@
+import { isFullStoryError } from '@fsx/fullstory';
+import { delayJob, WaitSignal } from '@fsx/pipeline';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { SendDeps } from './context.js';
+import { record, unsettledItems } from './outcomes.js';
+import { enqueueBatch, type SendJob, sendJobSchema } from './queue.js';
+import { sendAsImport } from './send-import.js';
+import { sendSingly } from './send-singly.js';
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Gathers an accepted request's items, with whatever else is queued, into batches. */
+async function flush(deps: SendDeps, job: Extract<SendJob, { type: 'flush' }>): Promise<void> {
+  for (let i = 0; ; i++) {
+    // Batch ids follow from the flush job: a re-run returns the batches it made, then goes on.
+    const batchId = `${job.sendId}.${i}`;
+    const taken = await deps.store.takeBatch(batchId, {
+      credential: job.credential,
+      kind: job.kind,
+      max: deps.settings.batchMax,
+      importThreshold: deps.settings.importThreshold,
+    });
+    if (taken === 0) return;
+    await enqueueBatch(deps.queue, batchId);
+  }
+}
+
+async function sendBatch(deps: SendDeps, batchId: string): Promise<void> {
+  const batch = await deps.store.getBatch(batchId);
+  if (!batch || batch.state === 'settled') return;
+  if (batch.mode === 'single') return sendSingly(deps, batch);
+  return sendAsImport(deps, batch);
+}
+
+/** A batch that cannot go on (tries spent, a refused key): its items fail with the reason. */
+async function failBatch(deps: SendDeps, batchId: string, error: unknown): Promise<void> {
+  const batch = await deps.store.getBatch(batchId);
+  if (!batch) return;
+  const code = isFullStoryError(error) ? (error.apiCode ?? error.code) : 'send_failed';
+  const items = await unsettledItems(deps, batch.refs);
+  await record(
+    deps,
+    batch,
+    items.map(({ ref }) => ({ ref, failure: { code, message: describe(error) } })),
+  );
+  await deps.store.updateBatch(batchId, { state: 'settled' });
+}
+
+/**
+ * The send stage as a BullMQ processor. Waits (no token, a running import) become delayed jobs;
+ * retryable errors are retried with backoff; when a batch can go no further its items are failed
+ * with the reason, where `GET /v1/sends/{id}` shows them. Nothing is dropped silently.
+ */
+export function sendProcessor(deps: SendDeps) {
+  return async (job: Job<SendJob>, token?: string): Promise<void> => {
+    const data = sendJobSchema.parse(job.data);
+    const log = deps.logger.child({ jobId: job.id });
+    try {
+      if (data.type === 'flush') await flush(deps, data);
+      else await sendBatch(deps, data.batchId);
+    } catch (error) {
+      if (error instanceof WaitSignal) {
+        log.debug({ delayMs: error.delayMs, reason: error.reason }, 'waiting');
+        return delayJob(job, token, error);
+      }
+      const retryable = isFullStoryError(error)
+        ? error.retryable
+        : (error as { retryable?: boolean })?.retryable !== false;
+      const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (data.type === 'batch' && (!retryable || finalAttempt)) {
+        log.error({ err: error, batchId: data.batchId }, 'batch failed; its items fail with it');
+        await failBatch(deps, data.batchId, error);
+        throw new UnrecoverableError(describe(error));
+      }
+      log.warn({ err: error, attempt: job.attemptsMade + 1 }, 'send job failed; will retry');
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,73 @@
+import { loadConfig, loadOrExit, secretValues } from '@fsx/config';
+import { createDispatcher, FullStoryServerClient } from '@fsx/fullstory';
+import { createLogger } from '@fsx/logger';
+import { PipelineMetrics, UnknownCredentialError } from '@fsx/pipeline';
+import { createRedis } from '@fsx/queues';
+import { RateLimiter } from '@fsx/rate-limit';
+import { Worker } from 'bullmq';
+import type { SendDeps } from './context.js';
+import { sendProcessor } from './processor.js';
+import { createSendQueue, SEND_QUEUE, type SendJob } from './queue.js';
+import { SendStore } from './send-store.js';
+
+/** The send worker app: users and events into FullStory's server API; closes with grace. */
+export async function runSendWorkerApp(env: Record<string, string | undefined> = process.env) {
+  const config = loadOrExit(() => loadConfig(env));
+  const logger = createLogger({
+    name: 'worker-send',
+    level: config.logLevel,
+    pretty: config.prettyLogs,
+    secrets: secretValues(config),
+  });
+  const redis = createRedis(config.redis.url, 'worker');
+  const blocking = createRedis(config.redis.url, 'worker');
+  const dispatcher = createDispatcher();
+  const clients = new Map<string, FullStoryServerClient>();
+  const queue = createSendQueue(redis, config.redis.prefix);
+  const deps: SendDeps = {
+    store: new SendStore(redis, config.redis.prefix),
+    queue,
+    limiter: new RateLimiter({ redis, prefix: config.redis.prefix, quota: config.sends.quota }),
+    server(credential) {
+      const apiKey = config.fullstory.credentials[credential];
+      if (!apiKey) throw new UnknownCredentialError(credential);
+      let client = clients.get(credential);
+      if (!client) {
+        client = new FullStoryServerClient({
+          baseUrl: config.fullstory.baseUrl,
+          apiKey,
+          dispatcher,
+          timeoutMs: config.fullstory.requestTimeoutMs,
+        });
+        clients.set(credential, client);
+      }
+      return { client, apiKey };
+    },
+    metrics: new PipelineMetrics(redis, config.redis.prefix),
+    logger,
+    settings: config.sends,
+  };
+  const worker = new Worker<SendJob>(SEND_QUEUE, sendProcessor(deps), {
+    connection: blocking,
+    prefix: config.redis.prefix,
+    concurrency: config.workers.concurrency,
+    lockDuration: config.workers.lockDurationMs,
+    stalledInterval: config.workers.stalledIntervalMs,
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  await worker.waitUntilReady();
+  logger.info({ concurrency: config.workers.concurrency }, 'worker-send ready');
+  process.stdout.write('worker-send ready\n');
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await worker.close();
+    await queue.close();
+    await dispatcher.close();
+    redis.disconnect();
+    blocking.disconnect();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return worker;
+}
