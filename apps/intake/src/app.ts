@@ -18,6 +18,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { segmentRoutes } from './routes/segments.js';
+import { sendRoutes } from './routes/sends.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 /** The intake API as a Fastify instance, ready to `inject` in tests or `listen` in main.ts. */
@@ -64,6 +65,7 @@ export async function createApp(deps: IntakeDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes(deps));
   await app.register(segmentRoutes(deps));
   await app.register(scheduleRoutes(deps));
+  await app.register(sendRoutes(deps));
   await registerBullBoard(app, deps);
   return app;
 }

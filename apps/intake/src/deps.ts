@@ -4,6 +4,7 @@ import type { Logger } from '@fsx/logger';
 import type { ExportStore, ScheduleStore } from '@fsx/pipeline';
 import type { StageQueues } from '@fsx/queues';
 import type { RateLimiter } from '@fsx/rate-limit';
+import type { SendJob, SendStore } from '@fsx/sends';
 import type { WebhookJob } from '@fsx/webhooks';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -36,6 +37,8 @@ export interface IntakeDeps {
   callbacksEnabled?: boolean;
   /** Recurring exports. */
   schedules?: { store: ScheduleStore; queue: Queue<{ scheduleId: string }> };
+  /** Users and events for FullStory's server API: where they queue, and how long to gather. */
+  sends?: { store: SendStore; queue: Queue<SendJob>; gatherMs: number };
   /** FullStory webhooks; absent when no secret is configured. */
   webhooks?: { secret: string; replayWindowSeconds: number; queue: Queue<WebhookJob> };
 }

@@ -10,6 +10,7 @@ import { createLogger } from '@fsx/logger';
 import { availableSinks, createScheduleQueue, ExportStore, ScheduleStore } from '@fsx/pipeline';
 import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
 import { RateLimiter } from '@fsx/rate-limit';
+import { createSendQueue, SendStore } from '@fsx/sends';
 import { createWebhookQueue } from '@fsx/webhooks';
 import { createApp } from './app.js';
 
@@ -65,6 +66,11 @@ const app = await createApp({
   schedules: {
     store: new ScheduleStore(redis, config.redis.prefix),
     queue: createScheduleQueue(redis, config.redis.prefix),
+  },
+  sends: {
+    store: new SendStore(redis, config.redis.prefix),
+    queue: createSendQueue(redis, config.redis.prefix),
+    gatherMs: config.sends.gatherMs,
   },
   fullstory: (credential) => {
     const apiKey = config.fullstory.credentials[credential];

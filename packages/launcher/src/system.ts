@@ -33,6 +33,7 @@ export interface LaunchedSystem {
   workers: Record<Stage, ManagedProcess[]>;
   intake: ManagedProcess;
   webhookWorker: ManagedProcess;
+  sendWorker: ManagedProcess;
   simulator: ManagedProcess | undefined;
   redis: LocalRedis | undefined;
   /** Called when a process exits without being asked to. */
@@ -155,6 +156,14 @@ export async function launchSystem(options: LaunchOptions = {}): Promise<Launche
       readyPattern: /worker-webhook ready/,
     });
     starting.push(webhookWorker.start());
+    // Users and events into FullStory's server API: the send stage.
+    const sendWorker = managed({
+      name: 'worker-send',
+      entry: entry('worker-send'),
+      env: common,
+      readyPattern: /worker-send ready/,
+    });
+    starting.push(sendWorker.start());
     await Promise.all(starting);
 
     return {
@@ -165,6 +174,7 @@ export async function launchSystem(options: LaunchOptions = {}): Promise<Launche
       workers,
       intake,
       webhookWorker,
+      sendWorker,
       simulator,
       redis,
       onUnexpectedExit(handler) {

@@ -2,6 +2,7 @@ export type { SendDeps, SendSettings } from './context.js';
 export {
   type EventItem,
   eventItemSchema,
+  itemSchemas,
   MAX_ITEMS_PER_REQUEST,
   SEND_KINDS,
   type SendKind,

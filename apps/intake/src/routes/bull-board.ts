@@ -12,7 +12,11 @@ export async function registerBullBoard(app: FastifyInstance, deps: IntakeDeps):
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
   createBullBoard({
-    queues: STAGES.map((stage) => new BullMQAdapter(deps.queues[stage], { readOnlyMode: false })),
+    queues: [
+      ...STAGES.map((stage) => new BullMQAdapter(deps.queues[stage], { readOnlyMode: false })),
+      // Send jobs carry ids only (a send's items stay in Redis), so the board shows no user data.
+      ...(deps.sends ? [new BullMQAdapter(deps.sends.queue, { readOnlyMode: false })] : []),
+    ],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'fsx' } },
   });

@@ -36,7 +36,7 @@ export const metricsRoutes =
       new Counter({
         name,
         help,
-        labelNames: ['stage', 'outcome', 'sink', 'state'],
+        labelNames: ['stage', 'outcome', 'sink', 'state', 'kind'],
         registers: [registry],
         // The truth is in Redis: each scrape shows its totals as they are.
         collect() {
@@ -50,7 +50,10 @@ export const metricsRoutes =
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       snapshot = await shared.read();
       const queues = await Promise.all(
-        STAGES.map((stage) => deps.queues[stage].exportPrometheusMetrics()),
+        [
+          ...STAGES.map((stage) => deps.queues[stage]),
+          ...(deps.sends ? [deps.sends.queue] : []),
+        ].map((queue) => queue.exportPrometheusMetrics()),
       );
       const text = `${await registry.metrics()}\n${mergeFamilies(queues)}\n`;
       return reply.type(registry.contentType).send(text);

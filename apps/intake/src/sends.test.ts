@@ -1,0 +1,128 @@
+import { createLogger } from '@fsx/logger';
+import { ExportStore } from '@fsx/pipeline';
+import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
+import { createSendQueue, SendStore } from '@fsx/sends';
+import { useTestRedis } from '@fsx/testing';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type IntakeDeps } from './index.js';
+
+const redis = useTestRedis();
+let app: FastifyInstance;
+let deps: IntakeDeps;
+let store: SendStore;
+
+beforeAll(async () => {
+  const connection = createRedis(redis.url, 'producer');
+  await waitUntilReady(connection);
+  store = new SendStore(connection, redis.prefix);
+  deps = {
+    redis: connection,
+    store: new ExportStore(connection, redis.prefix),
+    queues: createStageQueues(connection, redis.prefix, { onError: () => {} }),
+    logger: createLogger({ name: 'intake-test', level: 'silent', pretty: false }),
+    credentials: ['default'],
+    defaultSink: 'duckdb',
+    sinks: ['duckdb'],
+    publicUrl: 'http://fsx.test',
+    apiTokens: [],
+    prefix: redis.prefix,
+    rateLimitPerMinute: 10_000,
+    maxSpanDays: 92,
+    sends: { store, queue: createSendQueue(connection, redis.prefix), gatherMs: 0 },
+  };
+  app = await createApp(deps);
+});
+afterAll(async () => {
+  await app.close();
+  await deps.sends?.queue.close();
+  await closeQueues(deps.queues);
+  deps.redis.disconnect();
+});
+
+const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url, payload: payload as object, headers });
+
+describe('POST /v1/users and /v1/events', () => {
+  it('queues one item or an array atomically and answers 202 with where to follow it', async () => {
+    const response = await post('/v1/users', [
+      { uid: 'a', email: 'a@example.com', properties: { plan: 'free' } },
+      { uid: 'b', schema: { properties: { seats: 'int' } }, properties: { seats: 2 } },
+    ]);
+    expect(response.statusCode).toBe(202);
+    const body = response.json();
+    expect(body).toMatchObject({ kind: 'users', items: 2 });
+    expect(response.headers.location).toBe(`http://fsx.test/v1/sends/${body.id}`);
+    expect(await store.pendingCount('default', 'users')).toBe(2);
+    const flush = await deps.sends?.queue.getJob(`flush.${body.id}`);
+    expect(flush?.data).toEqual({
+      type: 'flush',
+      sendId: body.id,
+      credential: 'default',
+      kind: 'users',
+    });
+    const view = await app.inject(`/v1/sends/${body.id}`);
+    expect(view.json()).toMatchObject({
+      state: 'queued',
+      items: 2,
+      sent: 0,
+      failed: 0,
+      pending: 2,
+    });
+
+    const single = await post('/v1/events', { name: 'Signed Up', user: { uid: 'a' } });
+    expect(single.statusCode).toBe(202);
+    expect(single.json().items).toBe(1);
+  });
+
+  it('refuses v1 type suffixes and broken items before queueing anything, naming each', async () => {
+    const before = await store.pendingCount('default', 'users');
+    const response = await post('/v1/users', [
+      { uid: 'ok' },
+      { uid: 'x', properties: { plan_str: 'free', nested: { total_real: 1 } } },
+      { uid: '', unknownField: 1 },
+    ]);
+    expect(response.statusCode).toBe(400);
+    const { issues } = response.json();
+    expect(issues.map((i: { path: string }) => i.path)).toEqual(
+      expect.arrayContaining(['1/properties', '2/uid', '2']),
+    );
+    expect(JSON.stringify(issues)).toMatch(/properties\.plan_str.*type suffix/);
+    expect(JSON.stringify(issues)).toMatch(/properties\.nested\.total_real/);
+    expect(await store.pendingCount('default', 'users')).toBe(before);
+  });
+
+  it('applies the v2 event rules', async () => {
+    const cases = [
+      {},
+      { name: 'x', session: { id: '1:2' }, user: { uid: 'u' } },
+      { name: 'x', session: { use_most_recent: true } },
+      { name: 'x', timestamp: 'yesterday' },
+      { name: 'x', schema: { properties: { n: 'float' } } },
+    ];
+    for (const item of cases) expect((await post('/v1/events', item)).statusCode).toBe(400);
+    expect((await post('/v1/events', [])).statusCode).toBe(400);
+    const tooMany = Array.from({ length: 1001 }, () => ({ name: 'x' }));
+    expect((await post('/v1/events', tooMany)).statusCode).toBe(400);
+  });
+
+  it('honours Idempotency-Key: a retried request is the first send, queued once', async () => {
+    const headers = { 'idempotency-key': 'send-42' };
+    const first = await post('/v1/events', [{ name: 'Paid' }], headers);
+    const before = await store.pendingCount('default', 'events');
+    const again = await post('/v1/events', [{ name: 'Paid' }], headers);
+    expect(again.statusCode).toBe(202);
+    expect(again.json().id).toBe(first.json().id);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(await store.pendingCount('default', 'events')).toBe(before);
+  });
+
+  it('refuses an unknown credential and says 404 for an unknown send', async () => {
+    const response = await post('/v1/users?credential=nope', { uid: 'a' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().issues[0].path).toBe('credential');
+    const missing = await app.inject('/v1/sends/7b0e0f0e-0000-4000-8000-000000000000');
+    expect(missing.statusCode).toBe(404);
+    expect((await app.inject('/v1/sends/not-an-id')).statusCode).toBe(400);
+  });
+});
