@@ -43,6 +43,8 @@ export const envSchema = z.object({
   SEND_GATHER_MS: z.coerce.number().int().min(0).default(250),
   /** Tries per item when FullStory reports a retryable failure for it. */
   SEND_MAX_ITEM_ATTEMPTS: positiveInt(5),
+  /** How often leftover queued items are swept into a batch (a flush that gave up). */
+  SEND_SWEEP_MS: positiveInt(30_000),
   SEND_POLL_MIN_DELAY_MS: positiveInt(1_000),
   SEND_POLL_MAX_DELAY_MS: positiveInt(60_000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -107,6 +109,7 @@ export interface FsxConfig {
     importThreshold: number;
     gatherMs: number;
     maxItemAttempts: number;
+    sweepMs: number;
     pollMinDelayMs: number;
     pollMaxDelayMs: number;
   };
@@ -162,6 +165,7 @@ export const configSchema = envSchema
         importThreshold: env.SEND_IMPORT_THRESHOLD,
         gatherMs: env.SEND_GATHER_MS,
         maxItemAttempts: env.SEND_MAX_ITEM_ATTEMPTS,
+        sweepMs: env.SEND_SWEEP_MS,
         pollMinDelayMs: env.SEND_POLL_MIN_DELAY_MS,
         pollMaxDelayMs: env.SEND_POLL_MAX_DELAY_MS,
       },

@@ -2,6 +2,7 @@ import { isFullStoryError } from '@fsx/fullstory';
 import { delayJob, WaitSignal } from '@fsx/pipeline';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { SendDeps } from './context.js';
+import type { SendKind } from './items.js';
 import { record, unsettledItems } from './outcomes.js';
 import { enqueueBatch, type SendJob, sendJobSchema } from './queue.js';
 import { sendAsImport } from './send-import.js';
@@ -11,11 +12,15 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Gathers an accepted request's items, with whatever else is queued, into batches. */
-async function flush(deps: SendDeps, job: Extract<SendJob, { type: 'flush' }>): Promise<void> {
+/** Gathers queued items of one credential and kind into batches named `${baseId}.${i}`. */
+async function flush(
+  deps: SendDeps,
+  baseId: string,
+  job: { credential: string; kind: SendKind },
+): Promise<void> {
   for (let i = 0; ; i++) {
-    // Batch ids follow from the flush job: a re-run returns the batches it made, then goes on.
-    const batchId = `${job.sendId}.${i}`;
+    // Batch ids follow from the job: a re-run returns the batches it made, then goes on.
+    const batchId = `${baseId}.${i}`;
     const taken = await deps.store.takeBatch(batchId, {
       credential: job.credential,
       kind: job.kind,
@@ -27,6 +32,14 @@ async function flush(deps: SendDeps, job: Extract<SendJob, { type: 'flush' }>): 
   }
 }
 
+/** Flushes every non-empty queue; batch ids come from the sweep's own (unique) job id. */
+async function sweep(deps: SendDeps, jobId: string): Promise<void> {
+  for (const [n, queue] of (await deps.store.pendingQueues()).entries()) {
+    if ((await deps.store.pendingCount(queue.credential, queue.kind)) === 0) continue;
+    await flush(deps, `sweep-${jobId.replace(/[^\w-]/g, '-')}-${n}`, queue);
+  }
+}
+
 async function sendBatch(deps: SendDeps, batchId: string): Promise<void> {
   const batch = await deps.store.getBatch(batchId);
   if (!batch || batch.state === 'settled') return;
@@ -35,7 +48,7 @@ async function sendBatch(deps: SendDeps, batchId: string): Promise<void> {
 }
 
 /** A batch that cannot go on (tries spent, a refused key): its items fail with the reason. */
-async function failBatch(deps: SendDeps, batchId: string, error: unknown): Promise<void> {
+export async function failBatch(deps: SendDeps, batchId: string, error: unknown): Promise<void> {
   const batch = await deps.store.getBatch(batchId);
   if (!batch) return;
   const code = isFullStoryError(error) ? (error.apiCode ?? error.code) : 'send_failed';
@@ -58,7 +71,8 @@ export function sendProcessor(deps: SendDeps) {
     const data = sendJobSchema.parse(job.data);
     const log = deps.logger.child({ jobId: job.id });
     try {
-      if (data.type === 'flush') await flush(deps, data);
+      if (data.type === 'flush') await flush(deps, data.sendId, data);
+      else if (data.type === 'sweep') await sweep(deps, String(job.id));
       else await sendBatch(deps, data.batchId);
     } catch (error) {
       if (error instanceof WaitSignal) {

@@ -6,9 +6,10 @@ import { SEND_KINDS } from './items.js';
 export const SEND_QUEUE = 'send';
 
 /**
- * Two kinds of job, both carrying ids only: `flush` gathers queued items into batches (one per
- * accepted request, delayed a little so items arriving together travel together), `batch` sends
- * one batch. Ids are deterministic, so a re-run enqueues nothing twice.
+ * Jobs carry ids only: `flush` gathers queued items into batches (one per accepted request,
+ * delayed a little so items arriving together travel together), `batch` sends one batch, and a
+ * periodic `sweep` flushes anything left queued. Ids are deterministic, so a re-run enqueues
+ * nothing twice.
  */
 export const sendJobSchema = z.discriminatedUnion('type', [
   z.object({
@@ -18,6 +19,7 @@ export const sendJobSchema = z.discriminatedUnion('type', [
     kind: z.enum(SEND_KINDS),
   }),
   z.object({ type: z.literal('batch'), batchId: z.string().min(1) }),
+  z.object({ type: z.literal('sweep') }),
 ]);
 export type SendJob = z.infer<typeof sendJobSchema>;
 
@@ -45,6 +47,18 @@ export async function enqueueFlush(
     'flush',
     { type: 'flush', ...job },
     { jobId: `flush.${job.sendId}`, ...(gatherMs > 0 ? { delay: gatherMs } : {}) },
+  );
+}
+
+/**
+ * Every `everyMs`, a sweep flushes whatever is still queued: items whose flush job ran out of
+ * tries, or were queued just as their flush finished. One schedule however many workers start.
+ */
+export async function scheduleSweep(queue: Queue<SendJob>, everyMs: number): Promise<void> {
+  await queue.upsertJobScheduler(
+    'send-sweep',
+    { every: everyMs },
+    { name: 'sweep', data: { type: 'sweep' }, opts: { removeOnComplete: true, removeOnFail: 100 } },
   );
 }
 

@@ -110,4 +110,17 @@ describe('send stage', () => {
     await finished(a);
     expect((await stored()).events.filter((e) => e.name === 'Once')).toHaveLength(1);
   });
+
+  it('a sweep sends items whose flush never came (a flush that ran out of tries)', async () => {
+    const { deps, queue, finished, stored } = await startSendStage();
+    const { id } = await deps.store.create({
+      kind: 'users',
+      credential: 'default',
+      items: users(3, 9000),
+    });
+    expect(await deps.store.pendingCount('default', 'users')).toBe(3);
+    await queue.add('sweep', { type: 'sweep' }, { jobId: 'sweep-test-1' });
+    expect(await finished(id)).toMatchObject({ state: 'completed', sent: 3 });
+    expect((await stored()).users.filter((u) => u.uid?.startsWith('u90'))).toHaveLength(3);
+  });
 });

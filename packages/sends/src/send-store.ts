@@ -5,7 +5,7 @@ import type { SendKind } from './items.js';
 
 const script = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8');
 const SCRIPTS = {
-  fsxCreateSend: { keys: 4, lua: script('create-send') },
+  fsxCreateSend: { keys: 5, lua: script('create-send') },
   fsxTakeBatch: { keys: 2, lua: script('take-batch') },
   fsxRecordOutcomes: { keys: 4, lua: script('record-outcomes') },
   fsxCreateBatch: { keys: 1, lua: script('create-batch') },
@@ -81,7 +81,8 @@ export class SendStore {
     return [this.prefix, ...parts].join(':');
   }
   private sendKeys(id: string) {
-    const base = this.key('send', id);
+    // Not `send:`: that is the BullMQ queue's own namespace.
+    const base = this.key('sendrec', id);
     return [base, `${base}:outcome`, `${base}:failures`, `${base}:items`] as const;
   }
   pendingKey(credential: string, kind: SendKind) {
@@ -90,6 +91,9 @@ export class SendStore {
       createHash('sha256').update(credential).digest('hex').slice(0, 16),
       kind,
     );
+  }
+  private get pendingIndexKey() {
+    return this.key('sendq-index');
   }
   private batchKey(id: string) {
     return this.key('sendbatch', id);
@@ -115,6 +119,7 @@ export class SendStore {
       items,
       this.pendingKey(input.credential, input.kind),
       idemKey,
+      this.pendingIndexKey,
       id,
       input.kind,
       input.credential,
@@ -122,9 +127,19 @@ export class SendStore {
       IDEMPOTENCY_TTL_S,
       input.idempotencyKey ? '1' : '0',
       input.items.length,
+      JSON.stringify([input.credential, input.kind]),
       ...input.items.map((item) => JSON.stringify(item)),
     )) as string;
     return { id: result, created: result === id };
+  }
+
+  /** Every credential and kind that has had items queued: what a sweep looks at. */
+  async pendingQueues(): Promise<{ credential: string; kind: SendKind }[]> {
+    const members = await this.redis.smembers(this.pendingIndexKey);
+    return members.map((m) => {
+      const [credential, kind] = JSON.parse(m) as [string, SendKind];
+      return { credential, kind };
+    });
   }
 
   async pendingCount(credential: string, kind: SendKind): Promise<number> {

@@ -6,8 +6,8 @@ import { createRedis } from '@fsx/queues';
 import { RateLimiter } from '@fsx/rate-limit';
 import { Worker } from 'bullmq';
 import type { SendDeps } from './context.js';
-import { sendProcessor } from './processor.js';
-import { createSendQueue, SEND_QUEUE, type SendJob } from './queue.js';
+import { failBatch, sendProcessor } from './processor.js';
+import { createSendQueue, SEND_QUEUE, type SendJob, scheduleSweep } from './queue.js';
 import { SendStore } from './send-store.js';
 
 /** The send worker app: users and events into FullStory's server API; closes with grace. */
@@ -53,8 +53,18 @@ export async function runSendWorkerApp(env: Record<string, string | undefined> =
     concurrency: config.workers.concurrency,
     lockDuration: config.workers.lockDurationMs,
     stalledInterval: config.workers.stalledIntervalMs,
+    // A batch is safe to run again and again; giving up early would strand its items.
+    maxStalledCount: 20,
   });
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  worker.on('failed', (job, error) => {
+    // Stalled past the limit, the processor never saw it: fail the items here, with the reason.
+    if (job?.data.type === 'batch' && /stalled/i.test(error.message))
+      failBatch(deps, job.data.batchId, error).catch((err) =>
+        logger.error({ err, jobId: job.id }, 'could not record a stalled batch as failed'),
+      );
+  });
+  await scheduleSweep(queue, config.sends.sweepMs);
   await worker.waitUntilReady();
   logger.info({ concurrency: config.workers.concurrency }, 'worker-send ready');
   process.stdout.write('worker-send ready\n');
