@@ -38,7 +38,7 @@ export const envSchema = z.object({
   /** Most items in one batch import (FullStory allows 50,000). */
   SEND_BATCH_MAX: z.coerce.number().int().min(1).max(50_000).default(5_000),
   /** From this many queued items on, a batch import; below it, one call per item. */
-  SEND_IMPORT_THRESHOLD: positiveInt(25),
+  SEND_IMPORT_THRESHOLD: positiveInt(10),
   /** How long queued items wait for others to join their batch. */
   SEND_GATHER_MS: z.coerce.number().int().min(0).default(250),
   /** Tries per item when FullStory reports a retryable failure for it. */

@@ -4,7 +4,7 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import type { SendDeps } from './context.js';
 import type { SendKind } from './items.js';
 import { record, unsettledItems } from './outcomes.js';
-import { enqueueBatch, type SendJob, sendJobSchema } from './queue.js';
+import { enqueueBatch, flushId, type SendJob, sendJobSchema } from './queue.js';
 import { sendAsImport } from './send-import.js';
 import { sendSingly } from './send-singly.js';
 
@@ -29,6 +29,9 @@ async function flush(
     });
     if (taken === 0) return;
     await enqueueBatch(deps.queue, batchId);
+    // A batch short of full drained the queue: items arriving now belong to the next window's
+    // flush (looping on would cut a stream of requests into tiny batches).
+    if (taken < deps.settings.batchMax) return;
   }
 }
 
@@ -71,7 +74,8 @@ export function sendProcessor(deps: SendDeps) {
     const data = sendJobSchema.parse(job.data);
     const log = deps.logger.child({ jobId: job.id });
     try {
-      if (data.type === 'flush') await flush(deps, data.sendId, data);
+      if (data.type === 'flush')
+        await flush(deps, flushId(data.credential, data.kind, data.window), data);
       else if (data.type === 'sweep') await sweep(deps, String(job.id));
       else await sendBatch(deps, data.batchId);
     } catch (error) {

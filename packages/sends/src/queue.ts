@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -14,7 +15,8 @@ export const SEND_QUEUE = 'send';
 export const sendJobSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('flush'),
-    sendId: z.string().min(1),
+    /** The gathering window this flush closes (its start, in ms since the epoch). */
+    window: z.number().int().nonnegative(),
     credential: z.string().min(1),
     kind: z.enum(SEND_KINDS),
   }),
@@ -38,16 +40,31 @@ export function createSendQueue(connection: Redis, prefix: string): Queue<SendJo
   return queue;
 }
 
+/**
+ * Asks for the queued items of a credential and kind to be flushed at the end of the current
+ * gathering window. Every request in one window shares the job (its id names the window), so a
+ * steady stream of small requests becomes one batch per window, not one per request.
+ */
 export async function enqueueFlush(
   queue: Queue<SendJob>,
-  job: { sendId: string; credential: string; kind: (typeof SEND_KINDS)[number] },
+  job: { credential: string; kind: (typeof SEND_KINDS)[number] },
   gatherMs: number,
+  nowMs = Date.now(),
 ): Promise<void> {
+  const windowMs = Math.max(1, gatherMs);
+  const window = Math.floor(nowMs / windowMs) * windowMs;
+  // Half a window late: a request from a host whose clock runs a little behind still makes it.
+  const delay = window + windowMs + Math.floor(gatherMs / 2) - nowMs;
   await queue.add(
     'flush',
-    { type: 'flush', ...job },
-    { jobId: `flush.${job.sendId}`, ...(gatherMs > 0 ? { delay: gatherMs } : {}) },
+    { type: 'flush', window, ...job },
+    { jobId: `flush.${flushId(job.credential, job.kind, window)}`, delay: Math.max(0, delay) },
   );
+}
+
+/** A flush's id, also the base of its batches' ids (`${flushId}.${i}`). */
+export function flushId(credential: string, kind: string, window: number): string {
+  return `${createHash('sha256').update(credential).digest('hex').slice(0, 12)}-${kind}-${window}`;
 }
 
 /**

@@ -72,12 +72,7 @@ export async function startSendStage(
       items,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
-    if (created)
-      await enqueueFlush(
-        queue,
-        { sendId: id, credential: 'default', kind },
-        deps.settings.gatherMs,
-      );
+    if (created) await enqueueFlush(queue, { credential: 'default', kind }, deps.settings.gatherMs);
     return id;
   }
 

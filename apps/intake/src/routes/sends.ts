@@ -67,8 +67,7 @@ export const sendRoutes =
             items: request.body,
             ...(idempotencyKey ? { idempotencyKey } : {}),
           });
-          if (created)
-            await enqueueFlush(sends.queue, { sendId: id, credential, kind }, sends.gatherMs);
+          if (created) await enqueueFlush(sends.queue, { credential, kind }, sends.gatherMs);
           request.log.info(
             { sendId: id, kind, items: request.body.length, created },
             created ? 'send accepted' : 'idempotent replay',
