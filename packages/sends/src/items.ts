@@ -37,6 +37,8 @@ const nonEmpty = z.string().min(1).max(1_000);
 
 export const userItemSchema = z
   .object({
+    /** FullStory's id of an existing user: an update (`POST /v2/users/{id}`), always sent singly. */
+    id: nonEmpty.optional(),
     uid: nonEmpty.optional(),
     display_name: nonEmpty.optional(),
     email: nonEmpty.optional(),

@@ -3,7 +3,7 @@ import { WaitSignal } from '@fsx/pipeline';
 import type { SendDeps } from './context.js';
 import { EXPIRED_ITEM, record, unsettledItems } from './outcomes.js';
 import { enqueueBatch } from './queue.js';
-import { sendSingly } from './send-singly.js';
+import { sendEach, sendSingly } from './send-singly.js';
 import type { Batch, ItemFailure, ItemRef } from './send-store.js';
 import { callServer, serverBucket } from './server-call.js';
 import { stableJson } from './stable-json.js';
@@ -52,7 +52,10 @@ export async function sendAsImport(deps: SendDeps, batch: Batch): Promise<void> 
     batch,
     missing.map(({ ref }) => ({ ref, failure: EXPIRED_ITEM })),
   );
-  const sent = items.filter((i) => i.body !== undefined);
+  // Updates by FullStory id have no place in a batch import: they go singly, first.
+  const byId = items.filter((i) => (i.body as { id?: string } | undefined)?.id !== undefined);
+  if (!batch.importId && byId.length > 0) await sendEach(deps, batch, byId);
+  const sent = items.filter((i) => i.body !== undefined && !byId.includes(i));
   if (sent.length === 0) return settle(deps, batch, []);
 
   if (!batch.importId) {

@@ -123,4 +123,30 @@ describe('send stage', () => {
     expect(await finished(id)).toMatchObject({ state: 'completed', sent: 3 });
     expect((await stored()).users.filter((u) => u.uid?.startsWith('u90'))).toHaveLength(3);
   });
+
+  it('updates by FullStory id go singly, and a uid once set cannot change', async () => {
+    const { submit, finished, stored } = await startSendStage();
+    await finished(await submit('users', [{ uid: 'fixed-1' }, { uid: 'fixed-2' }]));
+    const ids = new Map((await stored()).users.map((u) => [u.uid, u.id]));
+    // Amid a batch import's worth of upserts: two updates by id, one trying to change the uid.
+    const view = await finished(
+      await submit('users', [
+        ...users(20, 7000),
+        { id: ids.get('fixed-1'), display_name: 'Renamed' },
+        { id: ids.get('fixed-2'), uid: 'someone-else' },
+      ]),
+    );
+    expect(view).toMatchObject({ state: 'partial', sent: 21, failed: 1 });
+    expect(view.failures).toEqual([
+      expect.objectContaining({
+        index: 21,
+        code: 'invalid_argument',
+        message: expect.stringMatching(/immutable/),
+      }),
+    ]);
+    const after = (await stored()).users;
+    expect(after.find((u) => u.uid === 'fixed-1')?.display_name).toBe('Renamed');
+    expect(after.find((u) => u.id === ids.get('fixed-2'))?.uid).toBe('fixed-2');
+    expect(after.filter((u) => u.uid?.startsWith('u70'))).toHaveLength(20);
+  });
 });
