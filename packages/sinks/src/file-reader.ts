@@ -1,5 +1,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type ExportKind, type FieldType, fieldType } from '@fsx/export-schema';
+import {
+  EVENT_FIELDS,
+  type ExportKind,
+  type FieldType,
+  fieldType,
+  INDIVIDUAL_FIELDS,
+} from '@fsx/export-schema';
 import { type LoadInput, SinkError } from './sink.js';
 import { DUCKDB_TYPES, ident, literal } from './sql.js';
 
@@ -29,19 +35,44 @@ const jsonPath = (name: string) => literal(`$."${name.replaceAll('"', '\\"')}"`)
 
 async function ndjsonKeys(db: DuckDBConnection, input: LoadInput): Promise<string[]> {
   const keys = await db.runAndReadAll(
-    `SELECT DISTINCT unnest(json_keys(raw)) AS k FROM ${rawLines(input.file)} WHERE json_valid(raw) ORDER BY k`,
+    `SELECT DISTINCT unnest(json_keys(raw)) AS k FROM ${rawLines(input.file)} WHERE json_valid(raw)`,
   );
-  return keys.getRowObjectsJS().map((r) => String(r.k));
+  return catalogOrder(
+    input.kind as ExportKind,
+    keys.getRowObjectsJS().map((r) => String(r.k)),
+  );
 }
 
-async function describedColumns(db: DuckDBConnection, input: LoadInput): Promise<string[]> {
+/** Known fields in the catalog's order, then fields FullStory added since, by name. */
+function catalogOrder(kind: ExportKind, names: string[]): string[] {
+  const position = new Map(
+    (kind === 'events' ? EVENT_FIELDS : INDIVIDUAL_FIELDS).map((f, i) => [f.name, i]),
+  );
+  const rank = (name: string) => position.get(name) ?? Number.MAX_SAFE_INTEGER;
+  return [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/**
+ * The file's columns. JSON: every top-level key in the whole file, so a field first seen on the
+ * last row still gets its column; only keys are read (types come from the field catalog), which
+ * costs a third of DuckDB's full type inference (`sample_size = -1`). CSV: the header.
+ */
+async function fileColumns(db: DuckDBConnection, input: LoadInput): Promise<string[]> {
   const file = literal(input.file);
-  const source =
-    input.format === 'csv'
-      ? `read_csv(${file}, header = true, all_varchar = true)`
-      : `read_json(${file}, format = '${input.format === 'json' ? 'array' : 'newline_delimited'}', sample_size = -1)`;
-  const described = await db.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-  return described.getRowObjectsJS().map((row) => String(row.column_name));
+  if (input.format === 'csv') {
+    const described = await db.runAndReadAll(
+      `DESCRIBE SELECT * FROM read_csv(${file}, header = true, all_varchar = true)`,
+    );
+    return described.getRowObjectsJS().map((row) => String(row.column_name));
+  }
+  const layout = input.format === 'json' ? 'array' : 'newline_delimited';
+  const keys = await db.runAndReadAll(
+    `SELECT DISTINCT unnest(json_keys(json)) AS k FROM read_json_objects(${file}, format = '${layout}')`,
+  );
+  return catalogOrder(
+    input.kind as ExportKind,
+    keys.getRowObjectsJS().map((r) => String(r.k)),
+  );
 }
 
 function ndjsonReader(input: LoadInput, columns: FileColumn[]): FileReader {
@@ -115,7 +146,7 @@ export async function openFileReader(
   const names =
     input.format === 'ndjson' && careful
       ? await ndjsonKeys(db, input)
-      : await describedColumns(db, input);
+      : await fileColumns(db, input);
   const columns = names.map((name) => ({ name, type: fieldType(input.kind as ExportKind, name) }));
   const file = literal(input.file);
   if (input.format === 'csv') return csvReader(input, columns, careful);

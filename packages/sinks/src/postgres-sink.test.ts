@@ -127,4 +127,38 @@ describe('PostgresSink', () => {
     });
     expect(await sink().digest('events', 'crash')).toEqual({ count: 200, hash: before.hash });
   });
+
+  it('a file DuckDB cannot read fails the load with its reason, never hangs, and keeps the old rows', async () => {
+    const good = path.join(dir, 'broken-a.json.gz');
+    const generated = await generateExportFile({
+      path: good,
+      type: 'events',
+      format: 'json',
+      rows: 50,
+      seed: 'broken',
+    });
+    await sink().load({ exportId: 'broken', kind: 'events', format: 'json', file: good });
+    // A timestamp that is not one, deep in a JSON array: the key scan passes, DuckDB's typed read
+    // fails while it writes into the FIFO, and the COPY reading the other end must end too.
+    const broken = path.join(dir, 'broken-b.json.gz');
+    const { gzipSync, gunzipSync } = await import('node:zlib');
+    const { readFile, writeFile, readdir } = await import('node:fs/promises');
+    const text = gunzipSync(await readFile(good)).toString('utf8');
+    const at = text.lastIndexOf('"EventStart":"');
+    expect(at).toBeGreaterThan(0);
+    await writeFile(
+      broken,
+      gzipSync(
+        `${text.slice(0, at)}"EventStart":"not a time",${text.slice(text.indexOf(',', at) + 1)}`,
+      ),
+    );
+    await expect(
+      sink().load({ exportId: 'broken', kind: 'events', format: 'json', file: broken }),
+    ).rejects.toMatchObject({
+      code: 'sink.load_failed',
+      message: expect.stringMatching(/not a time/),
+    });
+    expect(await sink().digest('events', 'broken')).toEqual({ count: 50, hash: generated.hash });
+    expect((await readdir(dir)).filter((f) => f.endsWith('.fifo'))).toEqual([]);
+  }, 15_000);
 });

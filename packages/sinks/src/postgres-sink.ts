@@ -1,10 +1,16 @@
-import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type FieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { type CopyStreamQuery, from as copyFrom } from 'pg-copy-streams';
+
+const execFileAsync = promisify(execFile);
+
 import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
 import { type FileColumn, openFileReader, withCarefulRetry } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
@@ -30,14 +36,28 @@ export interface PostgresSinkOptions {
   beforeCommit?: (client: pg.PoolClient) => Promise<void>;
 }
 
-interface Converted {
-  csv: string;
-  rejects: { line: number; reason: string; raw: string }[];
+interface Reject {
+  line: number;
+  reason: string;
+  raw: string;
+}
+
+/**
+ * The COPY reader waits in open() for a writer; if DuckDB fails before it opens the FIFO, open it
+ * (without blocking) and close it, so the reader sees the end instead of waiting forever.
+ */
+async function releaseFifoReader(fifo: string): Promise<void> {
+  try {
+    const handle = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    await handle.close();
+  } catch {
+    // No reader is waiting (ENXIO), or the FIFO is gone: nothing to release.
+  }
 }
 
 /**
  * PostgreSQL through its bulk loader. DuckDB turns the staged gzip into typed CSV (streaming, in
- * C++), and one transaction deletes the export's old rows and streams the new ones in with
+ * C++) while one transaction deletes the export's old rows and streams the new ones in with
  * `COPY … FROM STDIN`: a re-run or a crash never leaves half an export or a duplicate.
  */
 export class PostgresSink implements Sink, EventStore {
@@ -56,16 +76,11 @@ export class PostgresSink implements Sink, EventStore {
   }
 
   async load(input: LoadInput): Promise<LoadResult> {
-    let converted: Converted | undefined;
-    let columns: FileColumn[] = [];
     try {
-      ({ converted, columns } = await withCarefulRetry(
-        (careful) => this.convert(input, careful),
+      return await withCarefulRetry(
+        (careful) => this.loadOnce(input, careful),
         input.format !== 'json',
-      ));
-      const newColumns = await this.ensureColumns(input.kind, columns);
-      const rows = await this.replaceRows(input, columns, converted);
-      return { rows, rejected: converted.rejects.length, newColumns };
+      );
     } catch (error) {
       if (error instanceof SinkError) throw error;
       const retryable = /ECONNREFUSED|ECONNRESET|terminat|timeout|too many clients/i.test(
@@ -74,38 +89,52 @@ export class PostgresSink implements Sink, EventStore {
       throw new SinkError(
         'sink.load_failed',
         `loading ${input.file} into PostgreSQL failed: ${String(error)}`,
-        {
-          cause: error,
-          retryable,
-        },
+        { cause: error, retryable },
       );
-    } finally {
-      if (converted) await rm(converted.csv, { force: true });
     }
   }
 
-  private async convert(
-    input: LoadInput,
-    careful: boolean,
-  ): Promise<{ converted: Converted; columns: FileColumn[] }> {
+  /**
+   * DuckDB reads and types the staged gzip and writes CSV into a FIFO while `COPY … FROM STDIN`
+   * reads the other end: decompressing, parsing and PostgreSQL's insert run at the same time, and
+   * no converted copy of the export ever touches the disk.
+   */
+  private async loadOnce(input: LoadInput, careful: boolean): Promise<LoadResult> {
     const instance = await DuckDBInstance.create(':memory:', DUCKDB_LOAD_SETTINGS);
     const db = await instance.connect();
+    const fifo = `${input.file}.${process.pid}.${randomUUID()}.pg.fifo`;
     try {
       const reader = await openFileReader(db, input, { careful });
-      const columns = reader.columns;
-      const csv = `${input.file}.${process.pid}.pg.csv`;
-      const select = columns.map((c) => ident(c.name)).join(', ');
-      await db.run(
-        `COPY (SELECT ${literal(input.exportId)} AS export_id, ${select} FROM ${reader.rows})
-         TO ${literal(csv)} (FORMAT csv, HEADER false)`,
-      );
-      const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`))
-        .getRowObjectsJS()
-        .map((r) => ({ line: Number(r.line), reason: String(r.reason), raw: String(r.raw) }));
-      return { converted: { csv, rejects }, columns };
+      const newColumns = await this.ensureColumns(input.kind, reader.columns);
+      await execFileAsync('mkfifo', ['-m', '600', fifo]);
+      const select = reader.columns.map((c) => ident(c.name)).join(', ');
+      const convert = () =>
+        db.run(
+          `COPY (SELECT ${literal(input.exportId)} AS export_id, ${select} FROM ${reader.rows})
+           TO ${literal(fifo)} (FORMAT csv, HEADER false)`,
+        );
+      const readRejects = async () =>
+        (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`))
+          .getRowObjectsJS()
+          .map((r) => ({ line: Number(r.line), reason: String(r.reason), raw: String(r.raw) }));
+      const { rows, rejected } = await this.replaceRows(input, reader.columns, async (copy) => {
+        const [written, copied] = await Promise.allSettled([
+          convert().catch(async (error) => {
+            await releaseFifoReader(fifo);
+            throw error;
+          }),
+          pipeline(createReadStream(fifo), copy),
+        ]);
+        // DuckDB's error says why; a COPY that ended early because of it says less.
+        if (written.status === 'rejected') throw written.reason;
+        if (copied.status === 'rejected') throw copied.reason;
+        return readRejects();
+      });
+      return { rows, rejected, newColumns };
     } finally {
       db.closeSync();
       instance.closeSync();
+      await rm(fifo, { force: true });
     }
   }
 
@@ -145,11 +174,16 @@ export class PostgresSink implements Sink, EventStore {
     }
   }
 
+  /**
+   * One transaction: the export's old rows out, `fill` streams the new ones into COPY, rejects into
+   * the quarantine, then COMMIT. Nobody sees the new rows before; a crash rolls back to the last
+   * load. (No staging table: it would write every row twice for the same guarantee.)
+   */
   private async replaceRows(
     input: LoadInput,
     columns: FileColumn[],
-    converted: Converted,
-  ): Promise<number> {
+    fill: (copy: CopyStreamQuery) => Promise<Reject[]>,
+  ): Promise<{ rows: number; rejected: number }> {
     const table = this.table(input.kind);
     const quarantine = this.table('events').replace('events', 'quarantine');
     const names = ['export_id', ...columns.map((c) => c.name)].map(ident).join(', ');
@@ -162,13 +196,11 @@ export class PostgresSink implements Sink, EventStore {
         `fsx:export:${input.exportId}`,
       ]);
       await client.query(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
-      // Straight into the table, inside the transaction: nobody sees the rows until COMMIT, and a
-      // crash rolls back to the previous load. A staging table would write every row twice.
       const copy = client.query(copyFrom(`COPY ${table} (${names}) FROM STDIN WITH (FORMAT csv)`));
-      await pipeline(createReadStream(converted.csv), copy);
+      const rejects = await fill(copy);
       await this.options.beforeCommit?.(client);
       await client.query(`DELETE FROM ${quarantine} WHERE export_id = $1`, [input.exportId]);
-      for (const reject of converted.rejects) {
+      for (const reject of rejects) {
         await client.query(`INSERT INTO ${quarantine} VALUES ($1, $2, $3, $4, $5)`, [
           input.exportId,
           TABLES[input.kind],
@@ -178,7 +210,7 @@ export class PostgresSink implements Sink, EventStore {
         ]);
       }
       await client.query('COMMIT');
-      return Number(copy.rowCount);
+      return { rows: Number(copy.rowCount), rejected: rejects.length };
     } catch (error) {
       broken = true;
       await client.query('ROLLBACK').catch(() => undefined);
