@@ -5,6 +5,7 @@ import type { RateLimiter } from '@fsx/rate-limit';
 import type { Sink } from '@fsx/sinks';
 import type { ExportStore } from './export-store.js';
 import type { PipelineMetrics } from './metrics.js';
+import type { OperationDurations } from './operation-durations.js';
 import type { StagingStore } from './staging.js';
 
 export interface FullStoryAccess {
@@ -24,6 +25,8 @@ export interface PipelineDeps {
   staging: StagingStore;
   /** Called once an export has ended, to send its callback. */
   onFinished?: (exportId: string) => Promise<void>;
+  /** Recent operation durations, for timing first polls; without it the first poll is early. */
+  durations?: OperationDurations;
   /** Counters for /metrics; optional so a test can leave them out. */
   metrics?: PipelineMetrics;
   logger: Logger;

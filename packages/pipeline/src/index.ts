@@ -18,6 +18,7 @@ export {
 } from './export-record.js';
 export { type ExportPatch, ExportStore, type NewExport } from './export-store.js';
 export { type Labels, METRICS, type MetricName, PipelineMetrics } from './metrics.js';
+export { OperationDurations } from './operation-durations.js';
 export { type PollBounds, type PollObservation, pollDelayMs } from './poll-schedule.js';
 export { availableSinks, createPipelineRuntime, type PipelineRuntime } from './runtime.js';
 export {

@@ -38,6 +38,20 @@ describe('the pipeline, in process, against the simulator', () => {
     },
   );
 
+  it("times the first poll by the credential's typical operation, so one poll finds it done", async () => {
+    const first = await p.submit({
+      timeRange: { start: '2026-10-01T00:00:00Z', end: '2026-10-02T00:00:00Z' },
+    });
+    await p.waitFor(first.record.id);
+    // The simulator's operations take 300 ms: that is what fsx has learned.
+    expect(await p.runtime.deps.durations?.typicalMs('default')).toBe(300);
+    const { record } = await p.submit({
+      timeRange: { start: '2026-10-02T00:00:00Z', end: '2026-10-03T00:00:00Z' },
+    });
+    const done = await p.waitFor(record.id);
+    expect(done).toMatchObject({ state: 'completed', polls: 1 });
+  });
+
   it('loads into PostgreSQL when the export asks for that sink', async () => {
     const { record } = await p.submit(
       { format: 'csv', timeRange: { start: '2026-04-01T00:00:00Z', end: '2026-04-02T00:00:00Z' } },

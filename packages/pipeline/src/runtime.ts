@@ -9,6 +9,7 @@ import type { FullStoryAccess, PipelineDeps } from './context.js';
 import { ExportFailedError, UnknownCredentialError } from './errors.js';
 import { ExportStore } from './export-store.js';
 import { PipelineMetrics } from './metrics.js';
+import { OperationDurations } from './operation-durations.js';
 import { StagingStore } from './staging.js';
 
 export interface PipelineRuntime {
@@ -75,6 +76,7 @@ export function createPipelineRuntime(config: FsxConfig, logger: Logger): Pipeli
     },
     staging: new StagingStore(config.storage.stagingDir),
     metrics: new PipelineMetrics(redis, config.redis.prefix),
+    durations: new OperationDurations(redis, config.redis.prefix),
     // The job id is the export's: a stage that ends an export twice sends one callback.
     onFinished: async (exportId) => {
       await callbacks.add('callback', { exportId }, { jobId: `cb.${exportId}` });

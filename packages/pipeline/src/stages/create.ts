@@ -1,9 +1,18 @@
 import type { StageHandler } from '../stage-runner.js';
 
-/** Asks FullStory to build the export, then hands off to poll. */
+/**
+ * Asks FullStory to build the export, then hands off to poll. The first poll waits as long as
+ * this credential's exports have typically taken (the median), within the poll bounds.
+ */
 export const createStage: StageHandler = async (run) => {
-  const { spec } = run.record;
+  const { spec, credential } = run.record;
+  const { settings, durations } = run.deps;
   const { operationId } = await run.callFullStory(({ client }) => client.createSegmentExport(spec));
+  const typical = await durations?.typicalMs(credential).catch(() => undefined);
+  const firstPollMs = Math.min(
+    settings.pollMaxDelayMs,
+    Math.max(settings.pollMinDelayMs, typical ?? 0),
+  );
   await run.handoff(
     'poll',
     {
@@ -14,6 +23,6 @@ export const createStage: StageHandler = async (run) => {
       searchExportId: null,
       download: null,
     },
-    { delayMs: run.deps.settings.pollMinDelayMs },
+    { delayMs: firstPollMs },
   );
 };

@@ -15,6 +15,12 @@ export const pollStage: StageHandler = async (run) => {
   await run.job.updateProgress(operation.estimatePctComplete);
 
   if (operation.state === 'COMPLETED') {
+    // Learn how long it took (FullStory's own times when it gives them) for later first polls.
+    const startedAtMs = Date.parse(operation.createdAt ?? record.operationStartedAt ?? '');
+    const finishedAtMs = operation.finishedAt ? Date.parse(operation.finishedAt) : Date.now();
+    await deps.durations
+      ?.record(record.credential, finishedAtMs - startedAtMs)
+      .catch(() => undefined);
     const patch = { polls, progress: 100, searchExportId: operation.searchExportId ?? null };
     if (operation.downloadUrl) {
       // The OpenAPI shape: the operation carries the URL, so the results call is not needed.
