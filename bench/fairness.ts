@@ -1,16 +1,8 @@
-// bench/fairness: one API key with a deep backlog must not slow another key's exports. Runs the
-// small key's exports alone, then again behind the big key's backlog, in the same run, and prints
-// how long the small key's exports took each time. Time is scaled ×60 as in bench/quota.
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '@fsx/config';
 import { createSimulator } from '@fsx/fullstory-sim';
-import { createLogger } from '@fsx/logger';
-import { createPipelineRuntime, createStageWorker, submitExport } from '@fsx/pipeline';
-import { STAGES } from '@fsx/queues';
+import { submitExport } from '@fsx/pipeline';
 import { provideRedis } from '@fsx/testing';
+import { startInProcessFsx } from './in-process.js';
 import { percentile, table } from './stats.js';
 
 const SCALE = 60;
@@ -28,30 +20,19 @@ async function run(redisUrl: string, backlog: number) {
     rowsPerExport: 5,
   });
   const baseUrl = await sim.listen();
-  const config = loadConfig({
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: `{bench-fair-${Date.now()}}`,
-    FULLSTORY_BASE_URL: baseUrl,
-    FULLSTORY_CREDENTIALS: `big=${KEYS.big},small=${KEYS.small}`,
-    FULLSTORY_DOWNLOAD_HOSTS: new URL(baseUrl).host,
-    DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'fsx-bench-fair-')),
-    QUOTA_BURST: String(BURST),
-    QUOTA_PER_MINUTE: String(PER_MINUTE),
-    POLL_MIN_DELAY_MS: String(Math.round(2_000 / SCALE) + 20),
-    POLL_MAX_DELAY_MS: String(Math.round(300_000 / SCALE)),
-    WORKER_CONCURRENCY: '8',
+  const fsx = await startInProcessFsx({
+    name: 'fair',
+    redisUrl,
+    baseUrl,
+    scale: SCALE,
+    concurrency: 8,
+    env: {
+      FULLSTORY_CREDENTIALS: `big=${KEYS.big},small=${KEYS.small}`,
+      QUOTA_BURST: String(BURST),
+      QUOTA_PER_MINUTE: String(PER_MINUTE),
+    },
   });
-  const runtime = createPipelineRuntime(
-    config,
-    createLogger({ name: 'bench', level: 'silent', pretty: false }),
-  );
-  const workers = STAGES.map((stage) =>
-    createStageWorker(stage, runtime.deps, {
-      connection: runtime.workerConnection,
-      prefix: config.redis.prefix,
-      concurrency: 8,
-    }),
-  );
+  const { runtime } = fsx;
   const submit = async (credential: 'big' | 'small', i: number) => {
     const day = new Date(Date.UTC(2026, 0, 1) + i * 86_400_000).toISOString();
     const { record } = await submitExport(runtime.deps.store, runtime.deps.queues, {
@@ -81,8 +62,7 @@ async function run(redisUrl: string, backlog: number) {
       await sleep(50);
     }
   }
-  await Promise.all(workers.map((w) => w.close()));
-  await runtime.close();
+  await fsx.stop();
   await sim.close();
   took.sort((a, b) => a - b);
   return {

@@ -1,17 +1,9 @@
-// bench/quota: how fast fsx moves exports when FullStory's quota is the limit, beside a naive
-// client (fixed 10 s polling, no shared limiter, retry on 429), in the same run. Time is scaled:
-// one real second is one FullStory minute (quota 2/min → 2/s; a 20-minute export takes 20 s).
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '@fsx/config';
 import { FullStoryClient, isFullStoryError, type RateLimitedError } from '@fsx/fullstory';
 import { createSimulator, type Simulator } from '@fsx/fullstory-sim';
-import { createLogger } from '@fsx/logger';
-import { createPipelineRuntime, createStageWorker, submitExport } from '@fsx/pipeline';
-import { STAGES } from '@fsx/queues';
+import { submitExport } from '@fsx/pipeline';
 import { provideRedis } from '@fsx/testing';
+import { startInProcessFsx } from './in-process.js';
 import { percentile, table } from './stats.js';
 
 const SCALE = 60; // real ms × 60 = FullStory ms
@@ -83,30 +75,19 @@ function figures(name: string, { completed, seconds, sim }: Outcome) {
 async function runFsx(redisUrl: string): Promise<Outcome> {
   const sim = simulator();
   const baseUrl = await sim.listen();
-  const config = loadConfig({
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: `{bench-quota-${Date.now()}}`,
-    FULLSTORY_BASE_URL: baseUrl,
-    FULLSTORY_API_KEY: KEY,
-    FULLSTORY_DOWNLOAD_HOSTS: new URL(baseUrl).host,
-    DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'fsx-bench-quota-')),
-    QUOTA_BURST: String(BURST),
-    QUOTA_PER_MINUTE: String(PER_MINUTE),
-    POLL_MIN_DELAY_MS: String(Math.round(2_000 / SCALE) + 20),
-    POLL_MAX_DELAY_MS: String(Math.round(300_000 / SCALE)),
-    WORKER_CONCURRENCY: '16',
+  const fsx = await startInProcessFsx({
+    name: 'quota',
+    redisUrl,
+    baseUrl,
+    scale: SCALE,
+    concurrency: 16,
+    env: {
+      FULLSTORY_API_KEY: KEY,
+      QUOTA_BURST: String(BURST),
+      QUOTA_PER_MINUTE: String(PER_MINUTE),
+    },
   });
-  const runtime = createPipelineRuntime(
-    config,
-    createLogger({ name: 'bench', level: 'silent', pretty: false }),
-  );
-  const workers = STAGES.map((stage) =>
-    createStageWorker(stage, runtime.deps, {
-      connection: runtime.workerConnection,
-      prefix: config.redis.prefix,
-      concurrency: 16,
-    }),
-  );
+  const { runtime } = fsx;
   const started = Date.now();
   const ids: string[] = [];
   for (let i = 0; i < EXPORTS; i++) {
@@ -132,8 +113,7 @@ async function runFsx(redisUrl: string): Promise<Outcome> {
     await sleep(200);
   }
   const seconds = (Date.now() - started) / 1000;
-  await Promise.all(workers.map((w) => w.close()));
-  await runtime.close();
+  await fsx.stop();
   await sim.close();
   return { completed, seconds, sim };
 }

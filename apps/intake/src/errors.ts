@@ -12,6 +12,17 @@ export class HttpError extends Error {
   }
 }
 
+/** A request named a credential this deployment has no key for: say which ones it has. */
+export function assertCredential(credentials: readonly string[], credential: string): void {
+  if (credentials.includes(credential)) return;
+  throw new HttpError(400, 'invalid_request', `credential "${credential}" is not configured`, [
+    {
+      path: 'credential',
+      message: `must be one of: ${credentials.join(', ') || '(none configured)'}`,
+    },
+  ]);
+}
+
 function isRedisDown(error: unknown): boolean {
   const message = error instanceof Error ? error.message : '';
   return /enableOfflineQueue|Connection is closed|ECONNREFUSED|max retries|Stream isn't writeable/i.test(

@@ -352,6 +352,9 @@ describe('intake fuzzing of sends', () => {
       { requiredKeys: [] },
     ),
     fc.jsonValue({ maxDepth: 3 }),
+    // Well-formed ones too, so the accepting side is reached often.
+    fc.record({ uid: fc.string({ minLength: 1, maxLength: 8 }) }),
+    fc.record({ name: fc.string({ minLength: 1, maxLength: 8 }) }),
   );
 
   it('never answers 5xx, and whatever it accepts it can account for item by item', async () => {

@@ -10,7 +10,7 @@ import {
 } from '@fsx/pipeline';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { IntakeDeps } from '../deps.js';
-import { HttpError } from '../errors.js';
+import { assertCredential, HttpError } from '../errors.js';
 import {
   createExportBodySchema,
   exportIdParams,
@@ -37,19 +37,7 @@ export const exportRoutes =
       },
       async (request, reply) => {
         const { credential = DEFAULT_CREDENTIAL, sink = deps.defaultSink, ...spec } = request.body;
-        if (!deps.credentials.includes(credential)) {
-          throw new HttpError(
-            400,
-            'invalid_request',
-            `credential "${credential}" is not configured`,
-            [
-              {
-                path: 'credential',
-                message: `must be one of: ${deps.credentials.join(', ') || '(none configured)'}`,
-              },
-            ],
-          );
-        }
+        assertCredential(deps.credentials, credential);
         if (!deps.sinks.includes(sink)) {
           throw new HttpError(400, 'invalid_request', `sink "${sink}" is not available`, [
             { path: 'sink', message: `must be one of: ${deps.sinks.join(', ')}` },

@@ -10,7 +10,7 @@ import type { Queue } from 'bullmq';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IntakeDeps } from '../deps.js';
-import { HttpError } from '../errors.js';
+import { assertCredential, HttpError } from '../errors.js';
 
 const createScheduleBody = z.strictObject({
   /** `segment` (default): a segment export per window. `bundles`: each new legacy Data Export bundle. */
@@ -75,12 +75,7 @@ export const scheduleRoutes =
           kind === 'bundles'
             ? { segmentId: 'bundles', type: 'events' as const, format: 'json' as const }
             : { ...rest, segmentId: segmentId as string };
-        if (!deps.credentials.includes(credential))
-          throw new HttpError(
-            400,
-            'invalid_request',
-            `credential "${credential}" is not configured`,
-          );
+        assertCredential(deps.credentials, credential);
         if (!deps.sinks.includes(sink))
           throw new HttpError(400, 'invalid_request', `sink "${sink}" is not available`);
         const cron = parseEvery(every) === undefined ? every : undefined;

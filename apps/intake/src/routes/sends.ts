@@ -3,7 +3,7 @@ import { enqueueFlush, itemSchemas, MAX_ITEMS_PER_REQUEST, type SendKind } from 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IntakeDeps } from '../deps.js';
-import { HttpError } from '../errors.js';
+import { assertCredential, HttpError } from '../errors.js';
 import { idempotencyHeaders } from '../http-schemas.js';
 
 // A back end's batch of up to 1,000 users or events; the global 64 KiB limit is for exports.
@@ -48,18 +48,7 @@ export const sendRoutes =
           if (!sends)
             throw new HttpError(404, 'not_found', 'sending to FullStory is not set up here');
           const credential = request.query.credential ?? DEFAULT_CREDENTIAL;
-          if (!deps.credentials.includes(credential))
-            throw new HttpError(
-              400,
-              'invalid_request',
-              `credential "${credential}" is not configured`,
-              [
-                {
-                  path: 'credential',
-                  message: `must be one of: ${deps.credentials.join(', ') || '(none configured)'}`,
-                },
-              ],
-            );
+          assertCredential(deps.credentials, credential);
           const idempotencyKey = request.headers['idempotency-key'];
           const { id, created } = await sends.store.create({
             kind,
