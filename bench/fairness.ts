@@ -1,3 +1,6 @@
+// bench/fairness: one API key with a deep backlog must not slow another key's exports. Runs the
+// small key's exports alone, then again behind the big key's backlog, in the same run, and prints
+// how long the small key's exports took each time. Time is scaled ×60 as in bench/quota.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSimulator } from '@fsx/fullstory-sim';
 import { submitExport } from '@fsx/pipeline';

@@ -1,3 +1,6 @@
+// bench/quota: how fast fsx moves exports when FullStory's quota is the limit, beside a naive
+// client (fixed 10 s polling, no shared limiter, retry on 429), in the same run. Time is scaled:
+// one real second is one FullStory minute (quota 2/min → 2/s; a 20-minute export takes 20 s).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FullStoryClient, isFullStoryError, type RateLimitedError } from '@fsx/fullstory';
 import { createSimulator, type Simulator } from '@fsx/fullstory-sim';
