@@ -60,6 +60,11 @@ export const envSchema = z.object({
     .enum(SINK_KINDS, { message: `must be one of ${SINK_KINDS.join(', ')}` })
     .default('duckdb'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  /** DuckDB's memory cap while loading (every sink reads through DuckDB); it spills past it. */
+  DUCKDB_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must look like 256MB or 2GB')
+    .default('256MB'),
   FILES_DIR: z.string().min(1).optional(),
   FILES_FORMAT: z
     .enum(['parquet', 'ndjson'], { message: 'must be parquet or ndjson' })
@@ -134,6 +139,7 @@ export interface FsxConfig {
   sinks: {
     default: SinkKind;
     duckdbPath: string;
+    duckdbMemoryLimit: string;
     postgresUrl?: string;
     filesDir: string;
     filesFormat: 'parquet' | 'ndjson';
@@ -207,6 +213,7 @@ export const configSchema = envSchema
       sinks: {
         default: env.DEFAULT_SINK,
         duckdbPath: path.resolve(env.DUCKDB_PATH ?? path.join(dataDir, 'fsx.duckdb')),
+        duckdbMemoryLimit: env.DUCKDB_MEMORY_LIMIT,
         filesDir: path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files')),
         filesFormat: env.FILES_FORMAT,
         ...(env.DATABASE_URL ? { postgresUrl: env.DATABASE_URL } : {}),

@@ -25,11 +25,16 @@ export function availableSinks(config: FsxConfig): SinkKind[] {
 }
 
 function createSink(name: string, config: FsxConfig): Sink {
-  if (name === 'duckdb') return new DuckDbSink({ path: config.sinks.duckdbPath });
+  const memoryLimit = config.sinks.duckdbMemoryLimit;
+  if (name === 'duckdb') return new DuckDbSink({ path: config.sinks.duckdbPath, memoryLimit });
   if (name === 'files')
-    return new FilesSink({ dir: config.sinks.filesDir, format: config.sinks.filesFormat });
+    return new FilesSink({
+      dir: config.sinks.filesDir,
+      format: config.sinks.filesFormat,
+      memoryLimit,
+    });
   if (name === 'postgres' && config.sinks.postgresUrl)
-    return new PostgresSink({ connectionString: config.sinks.postgresUrl });
+    return new PostgresSink({ connectionString: config.sinks.postgresUrl, memoryLimit });
   throw new ExportFailedError(`sink "${name}" is not configured here`);
 }
 

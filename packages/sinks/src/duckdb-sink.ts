@@ -6,13 +6,15 @@ import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
 import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
 import { type FileColumn, loadWithCarefulRetry, openFileReader } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
-import { DUCKDB_LOAD_SETTINGS, DUCKDB_TYPES, ident } from './sql.js';
+import { DUCKDB_TYPES, duckdbLoadSettings, ident } from './sql.js';
 
 export interface DuckDbSinkOptions {
   /** The database file; `:memory:` for tests. */
   path: string;
   /** How long to wait for another process's write lock on the file. @defaultValue 30000 */
   lockWaitMs?: number;
+  /** DuckDB's memory cap during a load. @defaultValue '256MB' */
+  memoryLimit?: string;
 }
 
 const TABLES: Record<ExportKind, string> = { events: 'events', individuals: 'individuals' };
@@ -35,14 +37,20 @@ export class DuckDbSink implements Sink, EventStore {
 
   private async open(): Promise<DuckDBConnection> {
     if (this.options.path === ':memory:') {
-      this.instance ??= await DuckDBInstance.create(':memory:', DUCKDB_LOAD_SETTINGS);
+      this.instance ??= await DuckDBInstance.create(
+        ':memory:',
+        duckdbLoadSettings(this.options.memoryLimit),
+      );
       return this.instance.connect();
     }
     await mkdir(path.dirname(this.options.path), { recursive: true });
     const deadline = Date.now() + (this.options.lockWaitMs ?? 30_000);
     for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
       try {
-        this.instance = await DuckDBInstance.create(this.options.path, DUCKDB_LOAD_SETTINGS);
+        this.instance = await DuckDBInstance.create(
+          this.options.path,
+          duckdbLoadSettings(this.options.memoryLimit),
+        );
         return await this.instance.connect();
       } catch (error) {
         if (!/lock/i.test(String(error)) || Date.now() > deadline) {

@@ -4,7 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import { loadWithCarefulRetry, openFileReader } from './file-reader.js';
 import type { LoadInput, LoadResult, Sink } from './sink.js';
-import { DUCKDB_LOAD_SETTINGS, DUCKDB_TYPES, ident, literal } from './sql.js';
+import { DUCKDB_TYPES, duckdbLoadSettings, ident, literal } from './sql.js';
 
 export type FilesFormat = 'parquet' | 'ndjson';
 
@@ -12,6 +12,8 @@ export interface FilesSinkOptions {
   dir: string;
   /** @defaultValue 'parquet' */
   format?: FilesFormat;
+  /** DuckDB's memory cap while converting. @defaultValue '256MB' */
+  memoryLimit?: string;
 }
 
 const TIME_FIELD: Record<ExportKind, string> = {
@@ -49,7 +51,10 @@ export class FilesSink implements Sink {
     const tableDir = path.join(this.options.dir, input.kind);
     await mkdir(tableDir, { recursive: true });
     const temp = await mkdtemp(path.join(this.options.dir, '.incoming-'));
-    const instance = await DuckDBInstance.create(':memory:', DUCKDB_LOAD_SETTINGS);
+    const instance = await DuckDBInstance.create(
+      ':memory:',
+      duckdbLoadSettings(this.options.memoryLimit),
+    );
     const db = await instance.connect();
     try {
       const reader = await openFileReader(db, input, { careful });
@@ -135,7 +140,10 @@ export class FilesSink implements Sink {
       path.basename(f).startsWith(`${exportId}_`),
     );
     if (files.length === 0) return digest.toJSON();
-    const instance = await DuckDBInstance.create(':memory:', DUCKDB_LOAD_SETTINGS);
+    const instance = await DuckDBInstance.create(
+      ':memory:',
+      duckdbLoadSettings(this.options.memoryLimit),
+    );
     const db = await instance.connect();
     try {
       const list = `[${files.map(literal).join(', ')}]`;

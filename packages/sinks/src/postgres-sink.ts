@@ -14,7 +14,7 @@ const execFileAsync = promisify(execFile);
 import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
 import { type FileColumn, openFileReader, withCarefulRetry } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
-import { DUCKDB_LOAD_SETTINGS, ident, literal } from './sql.js';
+import { duckdbLoadSettings, ident, literal } from './sql.js';
 
 const PG_TYPES: Record<FieldType, string> = {
   int64: 'BIGINT',
@@ -32,6 +32,8 @@ export interface PostgresSinkOptions {
   connectionString: string;
   /** @defaultValue 'public' */
   schema?: string;
+  /** DuckDB's memory cap while it reads the staged file. @defaultValue '256MB' */
+  memoryLimit?: string;
   /** Test hook: runs after the new rows are copied in, before the transaction commits. */
   beforeCommit?: (client: pg.PoolClient) => Promise<void>;
 }
@@ -100,7 +102,10 @@ export class PostgresSink implements Sink, EventStore {
    * no converted copy of the export ever touches the disk.
    */
   private async loadOnce(input: LoadInput, careful: boolean): Promise<LoadResult> {
-    const instance = await DuckDBInstance.create(':memory:', DUCKDB_LOAD_SETTINGS);
+    const instance = await DuckDBInstance.create(
+      ':memory:',
+      duckdbLoadSettings(this.options.memoryLimit),
+    );
     const db = await instance.connect();
     const fifo = `${input.file}.${process.pid}.${randomUUID()}.pg.fifo`;
     try {
