@@ -31,6 +31,7 @@ const sim = createSimulator({
   },
   slowMs: config.faults.slowMs,
   ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+  ...(config.cacheDir ? { cacheDir: config.cacheDir } : {}),
   logger,
 });
 const url = await sim.listen({ port: config.port, host: config.host });

@@ -591,3 +591,32 @@ describe('determinism', () => {
     expect(sim.stats.exports[op.json.results.searchExportId]?.rows).toBe(7);
   });
 });
+
+describe('file cache', () => {
+  it('names files by their content, so a second simulator on the same cache reuses them', async () => {
+    const { mkdtemp, readdir, stat } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'fsx-sim-cache-test-'));
+    const body = {
+      segmentId: 'everyone',
+      type: 'TYPE_EVENT',
+      format: 'FORMAT_NDJSON',
+      timeRange: DAY,
+    };
+    const first = await start({ cacheDir });
+    const a = await completedExport(first.base, body);
+    const bytesA = await download(a.results.json.location);
+    const files = (await readdir(cacheDir)).filter((f) => f.endsWith('.gz'));
+    expect(files).toHaveLength(1);
+    const before = await stat(path.join(cacheDir, files[0] as string));
+    const second = await start({ cacheDir });
+    const b = await completedExport(second.base, body);
+    const bytesB = await download(b.results.json.location);
+    expect(sha256(bytesB.bytes)).toBe(sha256(bytesA.bytes));
+    expect((await stat(path.join(cacheDir, files[0] as string))).mtimeMs).toBe(before.mtimeMs);
+    expect(second.sim.stats.exports[b.searchExportId]?.hash).toBe(
+      first.sim.stats.exports[a.searchExportId]?.hash,
+    );
+  });
+});

@@ -1,5 +1,5 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SimFormat } from './data/encode.js';
@@ -54,20 +54,46 @@ export class SimState {
     this.exportsById.set(operation.searchExportId, operation);
   }
 
-  /** The gzipped file of an export, generated on first use and kept. */
+  /**
+   * The gzipped file of an export, generated on first use and kept. Files are named by what they
+   * hold (seed, request, rows), so exports of the same data share one file, and a cache directory
+   * kept between runs (SIM_CACHE_DIR) spares generating it again.
+   */
   exportFile(operation: SimOperation): Promise<ExportFileInfo> {
-    let file = this.files.get(operation.searchExportId);
+    const { request } = operation;
+    const key = createHash('sha256')
+      .update(
+        JSON.stringify([
+          this.options.seed,
+          request.type,
+          request.segmentId,
+          request.window.startMs,
+          request.window.endMs,
+          request.rows,
+          request.format,
+        ]),
+      )
+      .digest('hex')
+      .slice(0, 24);
+    let file = this.files.get(key);
     if (!file) {
-      file = this.generate(operation);
-      file.catch(() => this.files.delete(operation.searchExportId));
-      this.files.set(operation.searchExportId, file);
+      file = this.generate(operation, key);
+      file.catch(() => this.files.delete(key));
+      this.files.set(key, file);
     }
     return file;
   }
 
-  private async generate(operation: SimOperation): Promise<ExportFileInfo> {
+  private async generate(operation: SimOperation, key: string): Promise<ExportFileInfo> {
     this.cacheDir ??= await mkdtemp(path.join(os.tmpdir(), 'fsx-sim-'));
     const { request } = operation;
+    const file = path.join(this.cacheDir, `${key}.${request.format}.gz`);
+    const sidecar = `${file}.json`;
+    const cached = await readFile(sidecar, 'utf8').then(
+      (text) => JSON.parse(text) as ExportFileInfo,
+      () => undefined,
+    );
+    if (cached) return { ...cached, path: file };
     const source = exportRows(
       this.options.seed,
       request.type,
@@ -75,8 +101,10 @@ export class SimState {
       request.window,
       request.rows,
     );
-    const file = path.join(this.cacheDir, `${operation.searchExportId}.${request.format}.gz`);
-    return writeExportFile(file, source, request.rows, request.format);
+    const info = await writeExportFile(file, source, request.rows, request.format);
+    // Written after the file is in place: a sidecar always describes a whole file.
+    await writeFile(sidecar, JSON.stringify(info));
+    return info;
   }
 
   sign(resource: string, expiresAtMs: number): string {

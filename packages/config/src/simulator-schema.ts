@@ -32,6 +32,8 @@ export const simulatorEnvSchema = z
     PORT: port(8787),
     LOG_LEVEL: logLevel,
     SIM_PUBLIC_URL: z.string().optional(),
+    /** Where generated export files are kept; set it to reuse them between runs. */
+    SIM_CACHE_DIR: z.string().min(1).optional(),
     SIM_API_KEYS: z.string().default(DEFAULT_SIM_KEYS).transform(parseSimKeys),
     SIM_QUOTA_BURST: positiveInt(50),
     SIM_QUOTA_PER_MINUTE: positiveNumber(2),
@@ -61,6 +63,7 @@ export const simulatorEnvSchema = z
       port: env.PORT,
       logLevel: env.LOG_LEVEL,
       publicUrl: env.SIM_PUBLIC_URL,
+      cacheDir: env.SIM_CACHE_DIR,
       apiKeys: env.SIM_API_KEYS,
       quota: { burst: env.SIM_QUOTA_BURST, perMinute: env.SIM_QUOTA_PER_MINUTE },
       serverQuota: {
