@@ -125,4 +125,13 @@ describe('POST /v1/users and /v1/events', () => {
     expect(missing.statusCode).toBe(404);
     expect((await app.inject('/v1/sends/not-an-id')).statusCode).toBe(400);
   });
+
+  it('documents the send routes in OpenAPI and shows the send queue on Bull Board', async () => {
+    const spec = (await app.inject({ url: '/docs/json' })).json();
+    for (const route of ['/v1/users', '/v1/events'])
+      expect(spec.paths[route].post.requestBody.content['application/json'].schema).toBeDefined();
+    expect(spec.paths['/v1/sends/{id}'].get).toBeDefined();
+    const board = (await app.inject({ url: '/admin/queues/api/queues' })).json();
+    expect(board.queues.map((q: { name: string }) => q.name)).toContain('send');
+  });
 });
