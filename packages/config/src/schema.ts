@@ -32,6 +32,8 @@ export const envSchema = z.object({
   FULLSTORY_DOWNLOAD_HOSTS: commaList.default(['storage.googleapis.com']),
   QUOTA_BURST: positiveInt(50),
   QUOTA_PER_MINUTE: positiveNumber(2),
+  /** Tokens starting a new export leaves for polls and fetches of running ones. */
+  QUOTA_CREATE_RESERVE: z.coerce.number().int().min(0).default(3),
   /** The v2 server API's own quota (users, events): 1000 requests a minute per key. */
   SERVER_QUOTA_BURST: positiveInt(100),
   SERVER_QUOTA_PER_MINUTE: positiveNumber(1000),
@@ -134,7 +136,12 @@ export interface FsxConfig {
     alertExport: { type: 'events' | 'individuals'; format: 'json' | 'ndjson' | 'csv' };
   };
   workers: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number };
-  pipeline: { pollMinDelayMs: number; pollMaxDelayMs: number; maxRecreates: number };
+  pipeline: {
+    pollMinDelayMs: number;
+    pollMaxDelayMs: number;
+    maxRecreates: number;
+    createReserve: number;
+  };
   storage: { dataDir: string; stagingDir: string };
   sinks: {
     default: SinkKind;
@@ -205,6 +212,7 @@ export const configSchema = envSchema
         pollMinDelayMs: env.POLL_MIN_DELAY_MS,
         pollMaxDelayMs: env.POLL_MAX_DELAY_MS,
         maxRecreates: env.EXPORT_MAX_RECREATES,
+        createReserve: env.QUOTA_CREATE_RESERVE,
       },
       storage: {
         dataDir,

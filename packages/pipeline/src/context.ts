@@ -34,6 +34,8 @@ export interface PipelineDeps {
     pollMinDelayMs: number;
     pollMaxDelayMs: number;
     maxRecreates: number;
+    /** Tokens the create stage leaves to polls and fetches (detection lag under a backlog). */
+    createReserve?: number;
     /** Times an expired download may go back to fetch before the export fails. @defaultValue 5 */
     maxDownloadRestarts?: number;
   };

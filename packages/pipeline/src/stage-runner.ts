@@ -63,7 +63,11 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
       deps,
       async callFullStory(call) {
         const access = deps.fullstory(current.credential);
-        const acquired = await deps.limiter.acquire(access.apiKey);
+        // Starting an export leaves the last tokens to exports already running.
+        const acquired = await deps.limiter.acquire(
+          access.apiKey,
+          stage === 'create' ? { reserve: deps.settings.createReserve ?? 0 } : {},
+        );
         if (!acquired.granted) {
           deps.metrics?.count('fsx_limiter_waits_total', { stage });
           throw new WaitSignal(acquired.retryAfterMs, 'rate limiter');

@@ -29,6 +29,18 @@ describe('RateLimiter', () => {
     }
   });
 
+  it('leaves the reserved tokens to callers that ask without a reserve', async () => {
+    const rl = limiter({ burst: 5, perMinute: 1 });
+    const key = 'na1.key-reserve';
+    const low = [];
+    for (let i = 0; i < 4; i++) low.push((await rl.acquire(key, { reserve: 2 })).granted);
+    // With 2 reserved, low-priority callers get 3 of the 5; the last 2 go to the others.
+    expect(low).toEqual([true, true, true, false]);
+    expect((await rl.acquire(key)).granted).toBe(true);
+    expect((await rl.acquire(key)).granted).toBe(true);
+    expect((await rl.acquire(key)).granted).toBe(false);
+  });
+
   it('refills at the configured rate', async () => {
     const rl = limiter({ burst: 1, perMinute: 600 });
     expect((await rl.acquire('na1.refill')).granted).toBe(true);

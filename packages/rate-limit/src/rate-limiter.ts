@@ -64,12 +64,12 @@ export class RateLimiter {
     return `${this.options.prefix}:ratelimit:${bucketId(apiKey)}`;
   }
 
-  private async run(apiKey: string, op: string, penaltyMs = 0): Promise<Acquired> {
+  private async run(apiKey: string, op: string, penaltyMs = 0, reserve = 0): Promise<Acquired> {
     const [granted, value] = await this.redis.fsxGcra(
       this.key(apiKey),
       op,
       String(this.interval),
-      String(this.burst),
+      String(Math.max(1, this.burst - Math.max(0, reserve))),
       String(Math.max(0, Math.ceil(penaltyMs))),
     );
     return granted === 1
@@ -77,9 +77,13 @@ export class RateLimiter {
       : { granted: false, retryAfterMs: Math.max(1, Number(value)) };
   }
 
-  /** Takes one token for `apiKey`, or says how long until one is free. Never waits. */
-  acquire(apiKey: string): Promise<Acquired> {
-    return this.run(apiKey, 'acquire');
+  /**
+   * Takes one token for `apiKey`, or says how long until one is free. Never waits. With `reserve`,
+   * only when more than that many are free: lower-priority work (starting exports) leaves the last
+   * tokens to work that is already under way (polls of running exports), whose waiting is lag.
+   */
+  acquire(apiKey: string, options: { reserve?: number } = {}): Promise<Acquired> {
+    return this.run(apiKey, 'acquire', 0, options.reserve);
   }
 
   /** How many tokens are free now, without taking one. */
