@@ -27,6 +27,7 @@ export async function startInProcessFsx(options: {
     DATA_DIR: await mkdtemp(path.join(os.tmpdir(), `fsx-bench-${options.name}-`)),
     POLL_MIN_DELAY_MS: String(Math.round(2_000 / options.scale) + 20),
     POLL_MAX_DELAY_MS: String(Math.round(300_000 / options.scale)),
+    POLL_FIRST_DELAY_MS: String(Math.round(30_000 / options.scale)),
     WORKER_CONCURRENCY: String(options.concurrency),
     ...options.env,
   });

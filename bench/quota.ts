@@ -75,7 +75,7 @@ function figures(name: string, { completed, seconds, sim }: Outcome) {
   };
 }
 
-async function runFsx(redisUrl: string): Promise<Outcome> {
+async function runFsx(redisUrl: string, createReserve = 0): Promise<Outcome> {
   const sim = simulator();
   const baseUrl = await sim.listen();
   const fsx = await startInProcessFsx({
@@ -88,6 +88,7 @@ async function runFsx(redisUrl: string): Promise<Outcome> {
       FULLSTORY_API_KEY: KEY,
       QUOTA_BURST: String(BURST),
       QUOTA_PER_MINUTE: String(PER_MINUTE),
+      QUOTA_CREATE_RESERVE: String(createReserve),
     },
   });
   const { runtime } = fsx;
@@ -172,8 +173,10 @@ async function runNaive(budgetSeconds: number): Promise<Outcome> {
 
 const redis = await provideRedis();
 const fsx = figures('fsx', await runFsx(redis.url));
+// The same with 3 tokens left to polls of running exports (QUOTA_CREATE_RESERVE=3).
+const reserved = figures('fsx reserve 3', await runFsx(redis.url, 3));
 const naive = figures('naive', await runNaive(Number(process.env.BENCH_NAIVE_SECONDS ?? 300)));
-const rows = [fsx, naive];
+const rows = [fsx, reserved, naive];
 const target = (0.95 * 2) / Number(fsx['calls/export']);
 process.stdout.write(
   `bench/quota: ${EXPORTS} exports, quota burst ${BURST} + 2/min, operations 30 s–20 min, time ×${SCALE}\n${table(rows)}\n` +

@@ -34,6 +34,7 @@ beforeAll(async () => {
       SIM_OPERATION_SECONDS: '2',
       SIM_ROWS_PER_EXPORT: '50',
       POLL_MIN_DELAY_MS: '300',
+      POLL_FIRST_DELAY_MS: '300',
       QUOTA_PER_MINUTE: '600',
       SIM_QUOTA_PER_MINUTE: '600',
     },

@@ -37,6 +37,7 @@ beforeAll(async () => {
       QUOTA_PER_MINUTE: '600',
       SIM_QUOTA_PER_MINUTE: '600',
       POLL_MIN_DELAY_MS: '300',
+      POLL_FIRST_DELAY_MS: '300',
     },
   });
   const registered = await request(`${system.simulatorUrl}/webhooks/v1/endpoints`, {

@@ -32,8 +32,11 @@ export const envSchema = z.object({
   FULLSTORY_DOWNLOAD_HOSTS: commaList.default(['storage.googleapis.com']),
   QUOTA_BURST: positiveInt(50),
   QUOTA_PER_MINUTE: positiveNumber(2),
-  /** Tokens starting a new export leaves for polls and fetches of running ones. */
-  QUOTA_CREATE_RESERVE: z.coerce.number().int().min(0).default(3),
+  /**
+   * Tokens starting a new export leaves for polls and fetches of running ones: under a backlog,
+   * completion is seen sooner, for more polls per export (bench/quota). Off by default.
+   */
+  QUOTA_CREATE_RESERVE: z.coerce.number().int().min(0).default(0),
   /** The v2 server API's own quota (users, events): 1000 requests a minute per key. */
   SERVER_QUOTA_BURST: positiveInt(100),
   SERVER_QUOTA_PER_MINUTE: positiveNumber(1000),
@@ -73,6 +76,8 @@ export const envSchema = z.object({
     .default('parquet'),
   POLL_MIN_DELAY_MS: positiveInt(2_000),
   POLL_MAX_DELAY_MS: positiveInt(5 * 60_000),
+  /** The first poll's delay until this credential's typical operation time has been learned. */
+  POLL_FIRST_DELAY_MS: positiveInt(30_000),
   EXPORT_MAX_RECREATES: z.coerce.number().int().min(0).default(2),
   INTAKE_PUBLIC_URL: url(['https:', 'http:']).optional(),
   /** Bearer tokens for the intake API and Bull Board (comma-separated). Required off loopback. */
@@ -141,6 +146,7 @@ export interface FsxConfig {
     pollMaxDelayMs: number;
     maxRecreates: number;
     createReserve: number;
+    pollFirstDelayMs: number;
   };
   storage: { dataDir: string; stagingDir: string };
   sinks: {
@@ -213,6 +219,7 @@ export const configSchema = envSchema
         pollMaxDelayMs: env.POLL_MAX_DELAY_MS,
         maxRecreates: env.EXPORT_MAX_RECREATES,
         createReserve: env.QUOTA_CREATE_RESERVE,
+        pollFirstDelayMs: env.POLL_FIRST_DELAY_MS,
       },
       storage: {
         dataDir,

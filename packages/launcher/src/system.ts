@@ -117,6 +117,9 @@ export async function launchSystem(options: LaunchOptions = {}): Promise<Launche
         FULLSTORY_BASE_URL: simulatorUrl,
         // Downloads come from the simulator's own storage path, not FullStory's storage host.
         FULLSTORY_DOWNLOAD_HOSTS: `127.0.0.1:${simPort}`,
+        // The simulator's exports take SIM_OPERATION_SECONDS: poll first around then.
+        POLL_FIRST_DELAY_MS:
+          env.POLL_FIRST_DELAY_MS ?? String(Number(env.SIM_OPERATION_SECONDS ?? 10) * 1000 || 1000),
       });
     }
 

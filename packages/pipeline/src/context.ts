@@ -36,6 +36,8 @@ export interface PipelineDeps {
     maxRecreates: number;
     /** Tokens the create stage leaves to polls and fetches (detection lag under a backlog). */
     createReserve?: number;
+    /** The first poll's delay while no operation time has been learned. @defaultValue pollMinDelayMs */
+    pollFirstDelayMs?: number;
     /** Times an expired download may go back to fetch before the export fails. @defaultValue 5 */
     maxDownloadRestarts?: number;
   };

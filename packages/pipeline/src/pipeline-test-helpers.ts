@@ -36,6 +36,7 @@ export async function startPipeline(
     FULLSTORY_API_KEY: 'na1.sim-admin',
     DATA_DIR: dataDir,
     POLL_MIN_DELAY_MS: '100',
+    POLL_FIRST_DELAY_MS: '100',
     POLL_MAX_DELAY_MS: '2000',
     QUOTA_BURST: '50',
     QUOTA_PER_MINUTE: '600',

@@ -2,7 +2,8 @@ import type { StageHandler } from '../stage-runner.js';
 
 /**
  * Asks FullStory to build the export, then hands off to poll. The first poll waits as long as
- * this credential's exports have typically taken (the median), within the poll bounds.
+ * this credential's exports have typically taken (the median), within the poll bounds; until
+ * one has been seen, POLL_FIRST_DELAY_MS (FullStory's exports take minutes, not seconds).
  */
 export const createStage: StageHandler = async (run) => {
   const { spec, credential } = run.record;
@@ -11,7 +12,7 @@ export const createStage: StageHandler = async (run) => {
   const typical = await durations?.typicalMs(credential).catch(() => undefined);
   const firstPollMs = Math.min(
     settings.pollMaxDelayMs,
-    Math.max(settings.pollMinDelayMs, typical ?? 0),
+    Math.max(settings.pollMinDelayMs, typical ?? settings.pollFirstDelayMs ?? 0),
   );
   await run.handoff(
     'poll',
