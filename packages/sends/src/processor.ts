@@ -1,5 +1,5 @@
 import { isFullStoryError } from '@fsx/fullstory';
-import { delayJob, WaitSignal } from '@fsx/pipeline';
+import { delayJob, ExportFailedError, WaitSignal } from '@fsx/pipeline';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { SendDeps } from './context.js';
 import type { SendKind } from './items.js';
@@ -83,9 +83,12 @@ export function sendProcessor(deps: SendDeps) {
         log.debug({ delayMs: error.delayMs, reason: error.reason }, 'waiting');
         return delayJob(job, token, error);
       }
-      const retryable = isFullStoryError(error)
-        ? error.retryable
-        : (error as { retryable?: boolean })?.retryable !== false;
+      // An unknown credential (ExportFailedError) will not appear on a retry.
+      const retryable =
+        !(error instanceof ExportFailedError) &&
+        (isFullStoryError(error)
+          ? error.retryable
+          : (error as { retryable?: boolean })?.retryable !== false);
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (data.type === 'batch' && (!retryable || finalAttempt)) {
         log.error({ err: error, batchId: data.batchId }, 'batch failed; its items fail with it');
