@@ -228,6 +228,58 @@ describe('intake fuzzing', () => {
     fc.jsonValue(),
   );
 
+  const name = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('plan_str', 'n_ints', 'ok'));
+  const item = fc.oneof(
+    fc.record(
+      {
+        uid: fc.oneof(fc.string({ maxLength: 8 }), fc.integer()),
+        name: fc.oneof(fc.string({ maxLength: 8 }), fc.constant('Signed Up')),
+        properties: fc.dictionary(name, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+        user: fc.oneof(fc.record({ uid: fc.string() }), fc.record({ id: fc.jsonValue() })),
+        session: fc.oneof(
+          fc.record({ id: fc.string() }),
+          fc.record({ use_most_recent: fc.boolean() }),
+        ),
+        timestamp: fc.oneof(fc.string({ maxLength: 30 }), fc.constant('2026-11-01T00:00:00Z')),
+      },
+      { requiredKeys: [] },
+    ),
+    fc.jsonValue({ maxDepth: 3 }),
+    // Well-formed ones too, so the accepting side is reached often.
+    fc.record({ uid: fc.string({ minLength: 1, maxLength: 8 }) }),
+    fc.record({ name: fc.string({ minLength: 1, maxLength: 8 }) }),
+  );
+
+  it('never answers 5xx, and whatever it accepts it can account for item by item', async () => {
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('users', 'events'),
+        fc.oneof(item, fc.array(item, { maxLength: 4 })),
+        async (kind, payload) => {
+          const response = await app.inject({
+            method: 'POST',
+            url: `/v1/${kind}`,
+            payload: JSON.stringify(payload),
+            headers: { 'content-type': 'application/json' },
+          });
+          expect(response.statusCode).toBeLessThan(500);
+          if (response.statusCode !== 202) {
+            expect(response.statusCode).toBe(400);
+            return;
+          }
+          accepted += 1;
+          const view = await app.inject(`/v1/sends/${response.json().id}`);
+          expect(view.json().items).toBe(Array.isArray(payload) ? payload.length : 1);
+          expect(view.json().pending).toBe(view.json().items);
+        },
+      ),
+      { numRuns: 1_000 },
+    );
+    // The generator must reach the accepting side too, or the property says little.
+    expect(accepted).toBeGreaterThan(10);
+  }, 120_000);
+
   it('never answers 5xx and never enqueues for an invalid request, over thousands of bodies', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -312,79 +364,6 @@ describe('intake fuzzing', () => {
       { numRuns: 500 },
     );
     expect(await webhookJobs()).toBe(before);
-  }, 120_000);
-});
-
-describe('intake fuzzing of sends', () => {
-  let app: FastifyInstance;
-  let close: () => Promise<unknown>;
-  beforeAll(async () => {
-    const prefix = `${redis.prefix}-fuzz-sends`;
-    const connection = redis.connect({ maxRetriesPerRequest: null });
-    ({ app, close } = await appWith(
-      {
-        apiTokens: [],
-        sends: {
-          store: new SendStore(connection, prefix),
-          queue: createSendQueue(connection, prefix),
-          gatherMs: 1_000,
-        },
-      },
-      prefix,
-    ));
-  });
-  afterAll(() => close());
-
-  const name = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('plan_str', 'n_ints', 'ok'));
-  const item = fc.oneof(
-    fc.record(
-      {
-        uid: fc.oneof(fc.string({ maxLength: 8 }), fc.integer()),
-        name: fc.oneof(fc.string({ maxLength: 8 }), fc.constant('Signed Up')),
-        properties: fc.dictionary(name, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
-        user: fc.oneof(fc.record({ uid: fc.string() }), fc.record({ id: fc.jsonValue() })),
-        session: fc.oneof(
-          fc.record({ id: fc.string() }),
-          fc.record({ use_most_recent: fc.boolean() }),
-        ),
-        timestamp: fc.oneof(fc.string({ maxLength: 30 }), fc.constant('2026-11-01T00:00:00Z')),
-      },
-      { requiredKeys: [] },
-    ),
-    fc.jsonValue({ maxDepth: 3 }),
-    // Well-formed ones too, so the accepting side is reached often.
-    fc.record({ uid: fc.string({ minLength: 1, maxLength: 8 }) }),
-    fc.record({ name: fc.string({ minLength: 1, maxLength: 8 }) }),
-  );
-
-  it('never answers 5xx, and whatever it accepts it can account for item by item', async () => {
-    let accepted = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom('users', 'events'),
-        fc.oneof(item, fc.array(item, { maxLength: 4 })),
-        async (kind, payload) => {
-          const response = await app.inject({
-            method: 'POST',
-            url: `/v1/${kind}`,
-            payload: JSON.stringify(payload),
-            headers: { 'content-type': 'application/json' },
-          });
-          expect(response.statusCode).toBeLessThan(500);
-          if (response.statusCode !== 202) {
-            expect(response.statusCode).toBe(400);
-            return;
-          }
-          accepted += 1;
-          const view = await app.inject(`/v1/sends/${response.json().id}`);
-          expect(view.json().items).toBe(Array.isArray(payload) ? payload.length : 1);
-          expect(view.json().pending).toBe(view.json().items);
-        },
-      ),
-      { numRuns: 1_000 },
-    );
-    // The generator must reach the accepting side too, or the property says little.
-    expect(accepted).toBeGreaterThan(10);
   }, 120_000);
 });
 

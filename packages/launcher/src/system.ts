@@ -151,22 +151,19 @@ export async function launchSystem(options: LaunchOptions = {}): Promise<Launche
         starting.push(worker.start());
       }
     }
-    // FullStory's webhooks have a worker of their own, beside the five stages.
-    const webhookWorker = managed({
-      name: 'worker-webhook',
-      entry: entry('worker-webhook'),
-      env: common,
-      readyPattern: /worker-webhook ready/,
-    });
-    starting.push(webhookWorker.start());
-    // Users and events into FullStory's server API: the send stage.
-    const sendWorker = managed({
-      name: 'worker-send',
-      entry: entry('worker-send'),
-      env: common,
-      readyPattern: /worker-send ready/,
-    });
-    starting.push(sendWorker.start());
+    // Beside the five stages: FullStory's webhooks, and users and events into the server API.
+    const sideWorker = (name: 'worker-webhook' | 'worker-send') => {
+      const worker = managed({
+        name,
+        entry: entry(name),
+        env: common,
+        readyPattern: new RegExp(`${name} ready`),
+      });
+      starting.push(worker.start());
+      return worker;
+    };
+    const webhookWorker = sideWorker('worker-webhook');
+    const sendWorker = sideWorker('worker-send');
     await Promise.all(starting);
 
     return {
