@@ -1,3 +1,4 @@
+import { isFullStoryError } from '@fsx/fullstory';
 import { DelayedError, type Job } from 'bullmq';
 
 /** A stage asks to be run again later: no token free, FullStory's Retry-After, or the next poll. */
@@ -41,4 +42,23 @@ export class UnknownCredentialError extends ExportFailedError {
       `credential "${name}" is not configured (set FULLSTORY_API_KEY or FULLSTORY_CREDENTIALS)`,
     );
   }
+}
+
+/**
+ * Whether running a job again can help: never for an ExportFailedError (a bad request, an unknown
+ * credential); for FullStory's errors, what they say; otherwise yes unless the error says no.
+ */
+export function canRetry(error: unknown): boolean {
+  if (error instanceof ExportFailedError) return false;
+  if (isFullStoryError(error)) return error.retryable;
+  return (error as { retryable?: boolean })?.retryable !== false;
+}
+
+/** Whether this run of the job is its last try. */
+export function isFinalAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -6,7 +6,15 @@ export {
   signCallback,
 } from './callbacks.js';
 export type { FullStoryAccess, PipelineDeps } from './context.js';
-export { delayJob, ExportFailedError, UnknownCredentialError, WaitSignal } from './errors.js';
+export {
+  canRetry,
+  delayJob,
+  describeError,
+  ExportFailedError,
+  isFinalAttempt,
+  UnknownCredentialError,
+  WaitSignal,
+} from './errors.js';
 export {
   EXPORT_STATES,
   type ExportRecord,

@@ -2,7 +2,7 @@ import { isFullStoryError, type RateLimitedError } from '@fsx/fullstory';
 import { enqueueStage, type Stage, type StageJob, stageJobSchema } from '@fsx/queues';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { FullStoryAccess, PipelineDeps } from './context.js';
-import { delayJob, ExportFailedError, WaitSignal } from './errors.js';
+import { canRetry, delayJob, describeError, isFinalAttempt, WaitSignal } from './errors.js';
 import type { ExportRecord } from './export-record.js';
 import { type ExportPatch, ExportStore } from './export-store.js';
 
@@ -22,10 +22,6 @@ export interface StageRun {
 }
 
 export type StageHandler = (run: StageRun) => Promise<void>;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * Wraps a stage handler as a BullMQ processor: loads the export, skips jobs a newer step has
@@ -133,24 +129,18 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
         log.debug({ delayMs: error.delayMs, reason: error.reason }, 'waiting');
         await delayJob(job, token, error);
       }
-      const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const retryable =
-        !(error instanceof ExportFailedError) &&
-        (isFullStoryError(error)
-          ? error.retryable
-          : (error as { retryable?: boolean })?.retryable !== false);
-      if (!retryable || finalAttempt) {
+      if (!canRetry(error) || isFinalAttempt(job)) {
         await deps.store.update(current.id, {
           state: 'failed',
-          lastError: `${stage}: ${describe(error)}`,
+          lastError: `${stage}: ${describeError(error)}`,
           finishedAt: new Date().toISOString(),
         });
         log.error({ err: error }, 'export failed');
         deps.metrics?.count('fsx_exports_finished_total', { state: 'failed' });
         if (current.callbackUrl) await deps.onFinished?.(current.id);
-        throw new UnrecoverableError(`${stage}: ${describe(error)}`);
+        throw new UnrecoverableError(`${stage}: ${describeError(error)}`);
       }
-      await deps.store.update(current.id, { lastError: `${stage}: ${describe(error)}` });
+      await deps.store.update(current.id, { lastError: `${stage}: ${describeError(error)}` });
       log.warn({ err: error, attempt: job.attemptsMade + 1 }, 'stage failed; will retry');
       throw error;
     } finally {

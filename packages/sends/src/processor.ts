@@ -1,5 +1,5 @@
 import { isFullStoryError } from '@fsx/fullstory';
-import { delayJob, ExportFailedError, WaitSignal } from '@fsx/pipeline';
+import { canRetry, delayJob, describeError, isFinalAttempt, WaitSignal } from '@fsx/pipeline';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { SendDeps } from './context.js';
 import type { SendKind } from './items.js';
@@ -7,10 +7,6 @@ import { record, unsettledItems } from './outcomes.js';
 import { enqueueBatch, flushId, type SendJob, sendJobSchema } from './queue.js';
 import { sendAsImport } from './send-import.js';
 import { sendSingly } from './send-singly.js';
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Gathers queued items of one credential and kind into batches named `${baseId}.${i}`. */
 async function flush(
@@ -59,7 +55,7 @@ export async function failBatch(deps: SendDeps, batchId: string, error: unknown)
   await record(
     deps,
     batch,
-    items.map(({ ref }) => ({ ref, failure: { code, message: describe(error) } })),
+    items.map(({ ref }) => ({ ref, failure: { code, message: describeError(error) } })),
   );
   await deps.store.updateBatch(batchId, { state: 'settled' });
 }
@@ -83,17 +79,10 @@ export function sendProcessor(deps: SendDeps) {
         log.debug({ delayMs: error.delayMs, reason: error.reason }, 'waiting');
         return delayJob(job, token, error);
       }
-      // An unknown credential (ExportFailedError) will not appear on a retry.
-      const retryable =
-        !(error instanceof ExportFailedError) &&
-        (isFullStoryError(error)
-          ? error.retryable
-          : (error as { retryable?: boolean })?.retryable !== false);
-      const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (data.type === 'batch' && (!retryable || finalAttempt)) {
+      if (data.type === 'batch' && (!canRetry(error) || isFinalAttempt(job))) {
         log.error({ err: error, batchId: data.batchId }, 'batch failed; its items fail with it');
         await failBatch(deps, data.batchId, error);
-        throw new UnrecoverableError(describe(error));
+        throw new UnrecoverableError(describeError(error));
       }
       log.warn({ err: error, attempt: job.attemptsMade + 1 }, 'send job failed; will retry');
       throw error;

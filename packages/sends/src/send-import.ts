@@ -5,7 +5,7 @@ import { EXPIRED_ITEM, record, unsettledItems } from './outcomes.js';
 import { enqueueBatch } from './queue.js';
 import { sendEach, sendSingly } from './send-singly.js';
 import type { Batch, ItemFailure, ItemRef } from './send-store.js';
-import { callServer, serverBucket } from './server-call.js';
+import { callServer, takeServerToken } from './server-call.js';
 import { stableJson } from './stable-json.js';
 
 /** When to look at a batch import again: sooner for small ones, backing off while it runs. */
@@ -89,10 +89,7 @@ export async function sendAsImport(deps: SendDeps, batch: Batch): Promise<void> 
   }
   const errors =
     status.errors > 0
-      ? await client.listBatchErrors(batch.kind, importId, async () => {
-          const acquired = await deps.limiter.acquire(serverBucket(apiKey));
-          if (!acquired.granted) throw new WaitSignal(acquired.retryAfterMs, 'rate limiter');
-        })
+      ? await client.listBatchErrors(batch.kind, importId, () => takeServerToken(deps, apiKey))
       : [];
   const { failed, unmatched } = matchErrors(errors, sent);
   if (unmatched > 0)

@@ -9,16 +9,21 @@ export const serverBucket = (apiKey: string) => `server-api\n${apiKey}`;
  * One server-API call under the shared limiter: no token is a WaitSignal (the job is delayed), and
  * a 429 holds back every process until Retry-After.
  */
-export async function callServer<T>(
-  deps: SendDeps,
-  apiKey: string,
-  call: () => Promise<T>,
-): Promise<T> {
+/** Takes a server-API token for `apiKey`, or throws a WaitSignal for when one will be free. */
+export async function takeServerToken(deps: SendDeps, apiKey: string): Promise<void> {
   const acquired = await deps.limiter.acquire(serverBucket(apiKey));
   if (!acquired.granted) {
     deps.metrics?.count('fsx_limiter_waits_total', { stage: 'send' });
     throw new WaitSignal(acquired.retryAfterMs, 'rate limiter');
   }
+}
+
+export async function callServer<T>(
+  deps: SendDeps,
+  apiKey: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  await takeServerToken(deps, apiKey);
   try {
     const result = await call();
     deps.metrics?.count('fsx_fullstory_calls_total', { stage: 'send', outcome: 'ok' });
