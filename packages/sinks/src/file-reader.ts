@@ -104,11 +104,11 @@ function ndjsonReader(input: LoadInput, columns: FileColumn[]): FileReader {
  */
 function csvReader(input: LoadInput, columns: FileColumn[], careful: boolean): FileReader {
   const file = literal(input.file);
-  const asText = columns.map((c) =>
+  const timestampsAsText = columns.map((c) =>
     c.type === 'timestamp' ? { ...c, type: 'string' as const } : c,
   );
   const source = (rejects: string) =>
-    `read_csv(${file}, header = true, quote = '"', escape = '"', types = ${typeList(asText)}, ${rejects})`;
+    `read_csv(${file}, header = true, quote = '"', escape = '"', types = ${typeList(timestampsAsText)}, ${rejects})`;
   const timestamps = columns.filter((c) => c.type === 'timestamp').map((c) => ident(c.name));
   const cast = careful ? 'try_cast' : 'CAST';
   const casts = timestamps.map((c) => `${cast}(${c} AS TIMESTAMPTZ) AS ${c}`).join(', ');
@@ -140,7 +140,15 @@ function typeList(columns: FileColumn[]): string {
 export async function openFileReader(
   db: DuckDBConnection,
   input: LoadInput,
-  options: { careful?: boolean } = {},
+  options: {
+    careful?: boolean;
+    /**
+     * JSON fast path only: yield every value as its JSON text, for a sink whose loader parses
+     * text anyway (PostgreSQL's COPY): typing each value in DuckDB and printing it back for COPY
+     * to parse again cost a fifth of the load. A value COPY refuses sends the load careful.
+     */
+    asText?: boolean;
+  } = {},
 ): Promise<FileReader> {
   const careful = options.careful ?? false;
   const names =
@@ -153,9 +161,10 @@ export async function openFileReader(
   if (input.format === 'ndjson' && careful) return ndjsonReader(input, columns);
   // One JSON array: a malformed element breaks the document, so the load fails with the reason.
   const layout = input.format === 'json' ? 'array' : 'newline_delimited';
+  const readAs = options.asText ? columns.map((c) => ({ ...c, type: 'string' as const })) : columns;
   return {
     columns,
-    rows: `read_json(${file}, format = '${layout}', columns = ${typeList(columns)})`,
+    rows: `read_json(${file}, format = '${layout}', columns = ${typeList(readAs)})`,
     rejects: '(SELECT NULL::BIGINT AS line, NULL AS reason, NULL AS raw WHERE false)',
   };
 }

@@ -138,27 +138,64 @@ describe('PostgresSink', () => {
       seed: 'broken',
     });
     await sink().load({ exportId: 'broken', kind: 'events', format: 'json', file: good });
-    // A timestamp that is not one, deep in a JSON array: the key scan passes, DuckDB's typed read
-    // fails while it writes into the FIFO, and the COPY reading the other end must end too.
+    // An element that is not an object, at the end of a JSON array: the key scan passes, DuckDB's
+    // read fails while it writes into the FIFO, and the COPY reading the other end must end too.
     const broken = path.join(dir, 'broken-b.json.gz');
     const { gzipSync, gunzipSync } = await import('node:zlib');
     const { readFile, writeFile, readdir } = await import('node:fs/promises');
     const text = gunzipSync(await readFile(good)).toString('utf8');
-    const at = text.lastIndexOf('"EventStart":"');
-    expect(at).toBeGreaterThan(0);
-    await writeFile(
-      broken,
-      gzipSync(
-        `${text.slice(0, at)}"EventStart":"not a time",${text.slice(text.indexOf(',', at) + 1)}`,
-      ),
-    );
+    await writeFile(broken, gzipSync(`${text.slice(0, text.lastIndexOf(']'))},\n"not a row"]`));
     await expect(
       sink().load({ exportId: 'broken', kind: 'events', format: 'json', file: broken }),
     ).rejects.toMatchObject({
       code: 'sink.load_failed',
-      message: expect.stringMatching(/not a time/),
+      message: expect.stringMatching(/Expected OBJECT/),
     });
     expect(await sink().digest('events', 'broken')).toEqual({ count: 50, hash: generated.hash });
     expect((await readdir(dir)).filter((f) => f.endsWith('.fifo'))).toEqual([]);
   }, 15_000);
+  it('a value COPY refuses as text but the field type allows (12.0 for an id) loads through the careful path', async () => {
+    const file = path.join(dir, 'float-id.ndjson.gz');
+    const { gzipSync } = await import('node:zlib');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      file,
+      gzipSync(
+        '{"IndvId":12.0,"EventStart":"2026-11-01T00:00:00Z","EventType":"click"}\n{"IndvId":13,"EventStart":"2026-11-01T00:00:01Z","EventType":"click"}\n',
+      ),
+    );
+    const pgSink = sink();
+    expect(
+      await pgSink.load({ exportId: 'float-id', kind: 'events', format: 'ndjson', file }),
+    ).toMatchObject({ rows: 2, rejected: 0 });
+    const { rows } = await pgSink.query<{ id: string }>(
+      `SELECT "IndvId"::text AS id FROM ${schema}.events WHERE export_id = 'float-id' ORDER BY 1`,
+    );
+    expect(rows.map((r) => r.id)).toEqual(['12', '13']);
+  });
+
+  it('loads into a table an earlier fsx created (export_id without a default, a B-tree index)', async () => {
+    const legacy = `l_${randomBytes(4).toString('hex')}`;
+    const admin = sink();
+    await admin.query(`CREATE SCHEMA ${legacy}`);
+    await admin.query(
+      `CREATE TABLE ${legacy}.events (export_id TEXT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+    );
+    await admin.query(`CREATE INDEX events_export_id ON ${legacy}.events (export_id)`);
+    const file = path.join(dir, 'legacy.csv.gz');
+    const generated = await generateExportFile({
+      path: file,
+      type: 'events',
+      format: 'csv',
+      rows: 40,
+      seed: 'legacy',
+    });
+    const legacySink = sink({ schema: legacy });
+    await legacySink.load({ exportId: 'legacy', kind: 'events', format: 'csv', file });
+    expect(await legacySink.digest('events', 'legacy')).toEqual({
+      count: 40,
+      hash: generated.hash,
+    });
+    await admin.query(`DROP SCHEMA ${legacy} CASCADE`);
+  });
 });
