@@ -97,8 +97,8 @@ export class DuckDbSink implements Sink, EventStore {
   }
 
   load(input: LoadInput): Promise<LoadResult> {
-    return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (careful) =>
-      this.loadOnce(input, careful),
+    return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (source, careful) =>
+      this.loadOnce(source, careful),
     );
   }
 

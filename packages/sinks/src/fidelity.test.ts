@@ -35,6 +35,13 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-fidelity-'));
   await writeFile(path.join(dir, 'bad.ndjson.gz'), gzipSync(NDJSON));
   await writeFile(path.join(dir, 'bad.csv.gz'), gzipSync(CSV));
+  // The same elements as one JSON array (FullStory's FORMAT_JSON), the broken one with its
+  // braces balanced: an unbalanced element would run to the end of the array.
+  const elements = NDJSON.replace('this is not json', 'this is not json}').split('\n');
+  await writeFile(
+    path.join(dir, 'bad.json.gz'),
+    gzipSync(`[\n${elements.join(',\n')},\n"not an object"\n]`),
+  );
   pg = new PostgresSink({ connectionString: inject('postgresUrl'), schema });
   await pg.query(`CREATE SCHEMA ${schema}`);
 });
@@ -76,6 +83,33 @@ describe.each(['duckdb', 'postgres'] as const)('%s sink fidelity', (kind) => {
     expect(quarantined.map((q) => [Number(q.line), q.reason])).toEqual([
       [3, 'malformed JSON'],
       [5, 'a value of the wrong type'],
+    ]);
+  });
+
+  it('quarantines broken, mistyped and non-object elements of a JSON array, and loads the rest', async () => {
+    const result = await sink().load({
+      exportId: 'arr',
+      kind: 'events',
+      format: 'json',
+      file: path.join(dir, 'bad.json.gz'),
+    });
+    expect(result).toMatchObject({ rows: 4, rejected: 3 });
+    const loaded = await rowsOf(
+      `SELECT "IndvId"::VARCHAR AS id, "evt_brand_new_str" AS v FROM TABLE.events WHERE export_id = 'arr' ORDER BY 1`,
+    );
+    expect(loaded).toEqual([
+      { id: '9007199254740994', v: null },
+      { id: '9007199254740995', v: null },
+      { id: '9007199254740996', v: 'hello' },
+      { id: '9007199254740999', v: null },
+    ]);
+    const quarantined = await rowsOf(
+      `SELECT line, reason, raw FROM TABLE.quarantine WHERE export_id = 'arr' ORDER BY line`,
+    );
+    expect(quarantined.map((q) => [Number(q.line), q.reason, q.raw])).toEqual([
+      [3, 'malformed JSON', '{"IndvId":3, this is not json}'],
+      [5, 'a value of the wrong type', expect.stringContaining('not-a-number')],
+      [7, 'not a JSON object', '"not an object"'],
     ]);
   });
 

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import {
   EVENT_FIELDS,
@@ -6,6 +8,7 @@ import {
   fieldType,
   INDIVIDUAL_FIELDS,
 } from '@fsx/export-schema';
+import { jsonArrayToNdjson } from './json-array-lines.js';
 import { type LoadInput, SinkError } from './sink.js';
 import { DUCKDB_TYPES, ident, literal } from './sql.js';
 
@@ -86,12 +89,13 @@ function ndjsonReader(input: LoadInput, columns: FileColumn[]): FileReader {
         `(coalesce(json_type(raw, ${jsonPath(c.name)}) <> 'NULL', false) AND t.${ident(c.name)} IS NULL)`,
     )
     .join(' OR ');
+  // A line that is valid JSON but not an object (`5`, `"x"`) is not a row either.
   const parsed = (numbered: boolean) =>
-    `(SELECT ${numbered ? 'line, ' : ''}raw, CASE WHEN json_valid(raw) THEN json_transform(raw, ${structure}) END AS t FROM ${rawLines(input.file, numbered)})`;
+    `(SELECT ${numbered ? 'line, ' : ''}raw, CASE WHEN json_valid(raw) THEN CASE WHEN json_type(raw) = 'OBJECT' THEN json_transform(raw, ${structure}) END END AS t FROM ${rawLines(input.file, numbered)})`;
   return {
     columns,
     rows: `(SELECT unnest(t) FROM ${parsed(false)} WHERE t IS NOT NULL AND NOT (${mistyped || 'false'}))`,
-    rejects: `(SELECT line, CASE WHEN t IS NULL THEN 'malformed JSON' ELSE 'a value of the wrong type' END AS reason, raw
+    rejects: `(SELECT line, CASE WHEN NOT json_valid(raw) THEN 'malformed JSON' WHEN t IS NULL THEN 'not a JSON object' ELSE 'a value of the wrong type' END AS reason, raw
                FROM ${parsed(true)} WHERE t IS NULL OR (${mistyped || 'false'}))`,
   };
 }
@@ -159,7 +163,7 @@ export async function openFileReader(
   const file = literal(input.file);
   if (input.format === 'csv') return csvReader(input, columns, careful);
   if (input.format === 'ndjson' && careful) return ndjsonReader(input, columns);
-  // One JSON array: a malformed element breaks the document, so the load fails with the reason.
+  // One JSON array: a malformed element breaks the document; withCarefulRetry then splits it.
   const layout = input.format === 'json' ? 'array' : 'newline_delimited';
   const readAs = options.asText ? columns.map((c) => ({ ...c, type: 'string' as const })) : columns;
   return {
@@ -169,16 +173,30 @@ export async function openFileReader(
   };
 }
 
-/** Runs `load` on the fast path, and once more on the careful path if DuckDB refused the file. */
+/**
+ * Runs `load` on the fast path, and once more on the careful path if DuckDB refused the file. A
+ * JSON array is read carefully as NDJSON, one element a line (see JsonArrayLines), so a broken
+ * element is quarantined like a broken line instead of failing the export.
+ */
 export async function withCarefulRetry<T>(
-  load: (careful: boolean) => Promise<T>,
-  canRetry: boolean,
+  input: LoadInput,
+  load: (input: LoadInput, careful: boolean) => Promise<T>,
 ): Promise<T> {
   try {
-    return await load(false);
+    return await load(input, false);
   } catch (error) {
-    if (!canRetry) throw error;
-    return load(true);
+    if (input.format !== 'json') return load(input, true);
+    const lines = `${input.file}.${process.pid}.${randomUUID()}.careful.ndjson.gz`;
+    try {
+      try {
+        await jsonArrayToNdjson(input.file, lines);
+      } catch {
+        throw error; // Not an array that can be split: DuckDB's reason is the one to report.
+      }
+      return await load({ ...input, format: 'ndjson', file: lines }, true);
+    } finally {
+      await rm(lines, { force: true });
+    }
   }
 }
 
@@ -188,10 +206,10 @@ export async function withCarefulRetry<T>(
 export async function loadWithCarefulRetry<T>(
   input: LoadInput,
   what: string,
-  load: (careful: boolean) => Promise<T>,
+  load: (input: LoadInput, careful: boolean) => Promise<T>,
 ): Promise<T> {
   try {
-    return await withCarefulRetry(load, input.format !== 'json');
+    return await withCarefulRetry(input, load);
   } catch (error) {
     throw new SinkError('sink.load_failed', `${what} failed: ${String(error)}`, { cause: error });
   }

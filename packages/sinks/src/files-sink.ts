@@ -42,8 +42,10 @@ export class FilesSink implements Sink {
   }
 
   load(input: LoadInput): Promise<LoadResult> {
-    return loadWithCarefulRetry(input, `writing ${input.exportId} as ${this.format}`, (careful) =>
-      this.loadOnce(input, careful),
+    return loadWithCarefulRetry(
+      input,
+      `writing ${input.exportId} as ${this.format}`,
+      (source, careful) => this.loadOnce(source, careful),
     );
   }
 

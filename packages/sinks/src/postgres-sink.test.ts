@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { generateExportFile } from '@fsx/fullstory-sim';
 import type {} from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -128,7 +129,7 @@ describe('PostgresSink', () => {
     expect(await sink().digest('events', 'crash')).toEqual({ count: 200, hash: before.hash });
   });
 
-  it('a file DuckDB cannot read fails the load with its reason, never hangs, and keeps the old rows', async () => {
+  it('a JSON array DuckDB refuses mid-stream loads carefully: the bad element quarantined, no FIFO left', async () => {
     const good = path.join(dir, 'broken-a.json.gz');
     const generated = await generateExportFile({
       path: good,
@@ -137,27 +138,50 @@ describe('PostgresSink', () => {
       rows: 50,
       seed: 'broken',
     });
-    await sink().load({ exportId: 'broken', kind: 'events', format: 'json', file: good });
-    // An element that is not an object, at the end of a JSON array: the key scan passes, DuckDB's
-    // read fails while it writes into the FIFO, and the COPY reading the other end must end too.
+    // An element that is not an object, at the end of the array: the key scan passes, DuckDB's
+    // read fails while it writes into the FIFO, the COPY reading the other end must end too, and
+    // the careful path then splits the array and quarantines that element alone.
     const broken = path.join(dir, 'broken-b.json.gz');
-    const { gzipSync, gunzipSync } = await import('node:zlib');
-    const { readFile, writeFile, readdir } = await import('node:fs/promises');
     const text = gunzipSync(await readFile(good)).toString('utf8');
     await writeFile(broken, gzipSync(`${text.slice(0, text.lastIndexOf(']'))},\n"not a row"]`));
-    await expect(
-      sink().load({ exportId: 'broken', kind: 'events', format: 'json', file: broken }),
-    ).rejects.toMatchObject({
-      code: 'sink.load_failed',
-      message: expect.stringMatching(/Expected OBJECT/),
-    });
-    expect(await sink().digest('events', 'broken')).toEqual({ count: 50, hash: generated.hash });
-    expect((await readdir(dir)).filter((f) => f.endsWith('.fifo'))).toEqual([]);
+    const pgSink = sink();
+    expect(
+      await pgSink.load({ exportId: 'broken', kind: 'events', format: 'json', file: broken }),
+    ).toMatchObject({ rows: 50, rejected: 1 });
+    expect(await pgSink.digest('events', 'broken')).toEqual({ count: 50, hash: generated.hash });
+    const { rows } = await pgSink.query(
+      `SELECT line, reason, raw FROM ${schema}.quarantine WHERE export_id = 'broken'`,
+    );
+    expect(rows).toEqual([{ line: '51', reason: 'not a JSON object', raw: '"not a row"' }]);
+    expect(
+      (await readdir(dir)).filter((f) => f.endsWith('.fifo') || f.includes('careful')),
+    ).toEqual([]);
   }, 15_000);
+
+  it('a file that cannot be read at all fails the load with the reason and keeps the old rows', async () => {
+    const good = path.join(dir, 'unreadable-a.json.gz');
+    const generated = await generateExportFile({
+      path: good,
+      type: 'events',
+      format: 'json',
+      rows: 20,
+      seed: 'unreadable',
+    });
+    const pgSink = sink();
+    await pgSink.load({ exportId: 'unreadable', kind: 'events', format: 'json', file: good });
+    const notAnArray = path.join(dir, 'unreadable-b.json.gz');
+    await writeFile(notAnArray, gzipSync('{"IndvId": 1, "EventType": '));
+    await expect(
+      pgSink.load({ exportId: 'unreadable', kind: 'events', format: 'json', file: notAnArray }),
+    ).rejects.toMatchObject({ code: 'sink.load_failed', message: expect.stringMatching(/JSON/) });
+    expect(await pgSink.digest('events', 'unreadable')).toEqual({
+      count: 20,
+      hash: generated.hash,
+    });
+  });
+
   it('a value COPY refuses as text but the field type allows (12.0 for an id) loads through the careful path', async () => {
     const file = path.join(dir, 'float-id.ndjson.gz');
-    const { gzipSync } = await import('node:zlib');
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(
       file,
       gzipSync(

@@ -155,10 +155,7 @@ export class PostgresSink implements Sink, EventStore {
 
   async load(input: LoadInput): Promise<LoadResult> {
     try {
-      return await withCarefulRetry(
-        (careful) => this.loadOnce(input, careful),
-        input.format !== 'json',
-      );
+      return await withCarefulRetry(input, (source, careful) => this.loadOnce(source, careful));
     } catch (error) {
       if (error instanceof SinkError) throw error;
       const retryable = /ECONNREFUSED|ECONNRESET|terminat|timeout|too many clients/i.test(
