@@ -22,10 +22,24 @@ const dir = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'fsx-bench-ingest');
 await mkdir(dir, { recursive: true });
 const postgres = await providePostgres();
 
+/**
+ * Each load starts from a quiet machine: the previous load's dirty pages written out and
+ * PostgreSQL's checkpoint done, so neither side pays for the other's writes.
+ */
+async function settle(): Promise<void> {
+  await run('sync', []);
+  const client = new pg.Client({ connectionString: postgres.url });
+  await client.connect();
+  // Needs superuser or pg_checkpoint; without it the run is only noisier.
+  await client.query('CHECKPOINT').catch(() => undefined);
+  await client.end();
+}
+
 async function measured(
   command: string,
   args: string[],
 ): Promise<{ stdout: string; maxRssMb: number; seconds: number }> {
+  await settle();
   const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'FSXTIME %M %e', command, ...args], {
     maxBuffer: 1 << 24,
   });

@@ -8,4 +8,10 @@ export {
   stageJobSchema,
 } from './catalog.js';
 export { createRedis, waitUntilReady } from './connection.js';
-export { closeQueues, createStageQueues, enqueueStage, type StageQueues } from './queues.js';
+export {
+  closeQueues,
+  createQueue,
+  createStageQueues,
+  enqueueStage,
+  type StageQueues,
+} from './queues.js';

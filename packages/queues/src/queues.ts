@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { type DefaultJobOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   JOB_OPTIONS,
@@ -12,6 +12,22 @@ import {
 
 export type StageQueues = Record<Stage, Queue<StageJob>>;
 
+/**
+ * One of fsx's queues. Its connection errors go to `onError`: unhandled, the event emitter would
+ * throw them, and the caller retries the command that failed anyway.
+ */
+export function createQueue<Job>(
+  name: string,
+  connection: Redis,
+  prefix: string,
+  defaultJobOptions: DefaultJobOptions,
+  onError: (error: Error) => void = () => {},
+): Queue<Job> {
+  const queue = new Queue<Job>(name, { connection, prefix, defaultJobOptions });
+  queue.on('error', onError);
+  return queue;
+}
+
 export function createStageQueues(
   connection: Redis,
   prefix: string,
@@ -19,13 +35,13 @@ export function createStageQueues(
 ): StageQueues {
   return Object.fromEntries(
     STAGES.map((stage) => {
-      const queue = new Queue<StageJob>(stage, {
+      const queue = createQueue<StageJob>(
+        stage,
         connection,
         prefix,
-        defaultJobOptions: { ...JOB_OPTIONS[stage], ...RETENTION },
-      });
-      // Unhandled, a connection error would be thrown from the event emitter.
-      queue.on('error', (error) => options.onError?.(error, stage));
+        { ...JOB_OPTIONS[stage], ...RETENTION },
+        (error) => options.onError?.(error, stage),
+      );
       return [stage, queue];
     }),
   ) as StageQueues;

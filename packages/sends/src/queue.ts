@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { createQueue } from '@fsx/queues';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { SEND_KINDS } from './items.js';
@@ -26,18 +27,12 @@ export const sendJobSchema = z.discriminatedUnion('type', [
 export type SendJob = z.infer<typeof sendJobSchema>;
 
 export function createSendQueue(connection: Redis, prefix: string): Queue<SendJob> {
-  const queue = new Queue<SendJob>(SEND_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-      removeOnComplete: { age: 86_400, count: 5_000 },
-      removeOnFail: { age: 14 * 86_400, count: 20_000 },
-    },
+  return createQueue<SendJob>(SEND_QUEUE, connection, prefix, {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+    removeOnComplete: { age: 86_400, count: 5_000 },
+    removeOnFail: { age: 14 * 86_400, count: 20_000 },
   });
-  queue.on('error', () => {});
-  return queue;
 }
 
 /**

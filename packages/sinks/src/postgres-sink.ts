@@ -85,7 +85,8 @@ function csvAsIs(input: LoadInput): RowSource {
   return {
     header: true,
     async fill(copy) {
-      await pipeline(createReadStream(input.file), createGunzip(), copy);
+      // Bigger pieces than zlib's 16 KiB: fewer COPY messages and writes (a few % in bench/ingest).
+      await pipeline(createReadStream(input.file), createGunzip({ chunkSize: 256 * 1024 }), copy);
       return [];
     },
   };

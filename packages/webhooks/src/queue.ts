@@ -1,4 +1,5 @@
-import { Queue } from 'bullmq';
+import { createQueue } from '@fsx/queues';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 
@@ -16,18 +17,12 @@ export const webhookJobSchema = z.object({
 export type WebhookJob = z.infer<typeof webhookJobSchema>;
 
 export function createWebhookQueue(connection: Redis, prefix: string): Queue<WebhookJob> {
-  const queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-      removeOnComplete: { age: 7 * 86_400, count: 10_000 },
-      removeOnFail: { age: 14 * 86_400 },
-    },
+  return createQueue<WebhookJob>(WEBHOOK_QUEUE, connection, prefix, {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+    removeOnComplete: { age: 7 * 86_400, count: 10_000 },
+    removeOnFail: { age: 14 * 86_400 },
   });
-  queue.on('error', () => {});
-  return queue;
 }
 
 /**
