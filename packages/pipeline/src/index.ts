@@ -47,3 +47,4 @@ export { GzipBombError, StagingStore, verifyGzip } from './staging.js';
 export { cancelExport, submitExport } from './submit.js';
 export { createStageWorker, type StageWorkerOptions } from './worker.js';
 export { runWorkerApp } from './worker-app.js';
+export { bootWorkerApp, serveUntilSignal } from './worker-lifecycle.js';

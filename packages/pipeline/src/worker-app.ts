@@ -1,11 +1,8 @@
-import { type FsxConfig, loadConfig, loadOrExit, secretValues } from '@fsx/config';
-import { createLogger } from '@fsx/logger';
 import type { Stage } from '@fsx/queues';
 import { createPipelineRuntime } from './runtime.js';
 import { createScheduleWorker, ScheduleStore } from './schedules.js';
 import { createStageWorker } from './worker.js';
-
-const SHUTDOWN_GRACE_MS = 25_000;
+import { bootWorkerApp, serveUntilSignal } from './worker-lifecycle.js';
 
 /**
  * The whole of a stage worker app: read config once, build the pipeline, run one stage's worker,
@@ -16,13 +13,8 @@ export async function runWorkerApp(
   stage: Stage,
   env: Record<string, string | undefined> = process.env,
 ) {
-  const config: FsxConfig = loadOrExit(() => loadConfig(env));
-  const logger = createLogger({
-    name: `worker-${stage}`,
-    level: config.logLevel,
-    pretty: config.prettyLogs,
-    secrets: secretValues(config),
-  });
+  const name = `worker-${stage}`;
+  const { config, logger } = bootWorkerApp(name, env);
   const runtime = createPipelineRuntime(config, logger);
   const worker = createStageWorker(stage, runtime.deps, {
     connection: runtime.workerConnection,
@@ -31,11 +23,6 @@ export async function runWorkerApp(
     lockDurationMs: config.workers.lockDurationMs,
     stalledIntervalMs: config.workers.stalledIntervalMs,
   });
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
-  await worker.waitUntilReady();
-  logger.info({ stage, concurrency: config.workers.concurrency }, `worker-${stage} ready`);
-  // Whatever LOG_LEVEL says, supervisors (pnpm start, the tests) wait for this line.
-  process.stdout.write(`worker-${stage} ready\n`);
   // The create workers also tick the schedules: a tick's only effect is to create an export.
   const scheduler =
     stage === 'create'
@@ -51,23 +38,12 @@ export async function runWorkerApp(
           { connection: runtime.workerConnection, prefix: config.redis.prefix },
         )
       : undefined;
-  scheduler?.on('error', (error) => logger.error({ err: error }, 'scheduler error'));
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const forced = setTimeout(() => {
-      logger.warn('grace period over; in-flight jobs will be retried as stalled');
-      process.exit(0);
-    }, SHUTDOWN_GRACE_MS);
-    forced.unref();
-    await Promise.all([worker.close(), scheduler?.close()]);
-    await runtime.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  await serveUntilSignal(
+    name,
+    logger,
+    scheduler ? [worker, scheduler] : [worker],
+    () => runtime.close(),
+    { stage, concurrency: config.workers.concurrency },
+  );
   return worker;
 }

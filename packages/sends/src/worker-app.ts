@@ -1,7 +1,10 @@
-import { loadConfig, loadOrExit, secretValues } from '@fsx/config';
 import { createDispatcher, FullStoryServerClient } from '@fsx/fullstory';
-import { createLogger } from '@fsx/logger';
-import { PipelineMetrics, UnknownCredentialError } from '@fsx/pipeline';
+import {
+  bootWorkerApp,
+  PipelineMetrics,
+  serveUntilSignal,
+  UnknownCredentialError,
+} from '@fsx/pipeline';
 import { createRedis } from '@fsx/queues';
 import { RateLimiter } from '@fsx/rate-limit';
 import { Worker } from 'bullmq';
@@ -12,13 +15,7 @@ import { SendStore } from './send-store.js';
 
 /** The send worker app: users and events into FullStory's server API; closes with grace. */
 export async function runSendWorkerApp(env: Record<string, string | undefined> = process.env) {
-  const config = loadOrExit(() => loadConfig(env));
-  const logger = createLogger({
-    name: 'worker-send',
-    level: config.logLevel,
-    pretty: config.prettyLogs,
-    secrets: secretValues(config),
-  });
+  const { config, logger } = bootWorkerApp('worker-send', env);
   const redis = createRedis(config.redis.url, 'worker');
   const blocking = createRedis(config.redis.url, 'worker');
   const dispatcher = createDispatcher();
@@ -56,7 +53,6 @@ export async function runSendWorkerApp(env: Record<string, string | undefined> =
     // A batch is safe to run again and again; giving up early would strand its items.
     maxStalledCount: 20,
   });
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   worker.on('failed', (job, error) => {
     // Stalled past the limit, the processor never saw it: fail the items here, with the reason.
     if (job?.data.type === 'batch' && /stalled/i.test(error.message))
@@ -65,19 +61,17 @@ export async function runSendWorkerApp(env: Record<string, string | undefined> =
       );
   });
   await scheduleSweep(queue, config.sends.sweepMs);
-  await worker.waitUntilReady();
-  logger.info({ concurrency: config.workers.concurrency }, 'worker-send ready');
-  process.stdout.write('worker-send ready\n');
-  const stop = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await worker.close();
-    await queue.close();
-    await dispatcher.close();
-    redis.disconnect();
-    blocking.disconnect();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  await serveUntilSignal(
+    'worker-send',
+    logger,
+    [worker],
+    async () => {
+      await queue.close();
+      await dispatcher.close();
+      redis.disconnect();
+      blocking.disconnect();
+    },
+    { concurrency: config.workers.concurrency },
+  );
   return worker;
 }

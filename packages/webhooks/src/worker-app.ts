@@ -1,6 +1,10 @@
-import { DEFAULT_CREDENTIAL, loadConfig, loadOrExit, secretValues } from '@fsx/config';
-import { createLogger } from '@fsx/logger';
-import { createCallbackWorker, createPipelineRuntime } from '@fsx/pipeline';
+import { DEFAULT_CREDENTIAL } from '@fsx/config';
+import {
+  bootWorkerApp,
+  createCallbackWorker,
+  createPipelineRuntime,
+  serveUntilSignal,
+} from '@fsx/pipeline';
 import type { EventStore } from '@fsx/sinks';
 import { Worker } from 'bullmq';
 import { webhookProcessor } from './handler.js';
@@ -8,13 +12,7 @@ import { WEBHOOK_QUEUE, type WebhookJob } from './queue.js';
 
 /** The webhook worker app: acts on queued FullStory webhooks; closes with grace on a signal. */
 export async function runWebhookWorkerApp(env: Record<string, string | undefined> = process.env) {
-  const config = loadOrExit(() => loadConfig(env));
-  const logger = createLogger({
-    name: 'worker-webhook',
-    level: config.logLevel,
-    pretty: config.prettyLogs,
-    secrets: secretValues(config),
-  });
+  const { config, logger } = bootWorkerApp('worker-webhook', env);
   const runtime = createPipelineRuntime(config, logger);
   // Notes and events go to the default sink when it can hold them (the files sink cannot).
   const defaultSink = runtime.deps.sink(config.sinks.default) as Partial<EventStore>;
@@ -40,7 +38,6 @@ export async function runWebhookWorkerApp(env: Record<string, string | undefined
       stalledInterval: config.workers.stalledIntervalMs,
     },
   );
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   // Completion callbacks go out from here too: webhooks in, callbacks out.
   const callbacks = config.webhooks.callbackSecret
     ? createCallbackWorker(
@@ -48,17 +45,8 @@ export async function runWebhookWorkerApp(env: Record<string, string | undefined
         { connection: runtime.workerConnection, prefix: config.redis.prefix },
       )
     : undefined;
-  callbacks?.on('error', (error) => logger.error({ err: error }, 'callback worker error'));
-  await worker.waitUntilReady();
-  logger.info('worker-webhook ready');
-  process.stdout.write('worker-webhook ready\n');
-  const stop = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await Promise.all([worker.close(), callbacks?.close()]);
-    await runtime.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  await serveUntilSignal('worker-webhook', logger, callbacks ? [worker, callbacks] : [worker], () =>
+    runtime.close(),
+  );
   return worker;
 }
