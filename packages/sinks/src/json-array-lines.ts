@@ -113,7 +113,7 @@ const LINE_END = Buffer.from('\n');
 export async function jsonArrayToNdjson(source: string, target: string): Promise<void> {
   await pipeline(
     createReadStream(source),
-    createGunzip(),
+    createGunzip({ chunkSize: 256 * 1024 }),
     new JsonArrayLines(),
     // The copy lives for one careful load: the fastest level is enough.
     createGzip({ level: constants.Z_BEST_SPEED }),
