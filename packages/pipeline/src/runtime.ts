@@ -26,12 +26,15 @@ export function availableSinks(config: FsxConfig): SinkKind[] {
 
 function createSink(name: string, config: FsxConfig): Sink {
   const memoryLimit = config.sinks.duckdbMemoryLimit;
-  if (name === 'duckdb') return new DuckDbSink({ path: config.sinks.duckdbPath, memoryLimit });
+  const plainCopyMaxBytes = config.sinks.duckdbPlainCopyMaxBytes;
+  if (name === 'duckdb')
+    return new DuckDbSink({ path: config.sinks.duckdbPath, memoryLimit, plainCopyMaxBytes });
   if (name === 'files')
     return new FilesSink({
       dir: config.sinks.filesDir,
       format: config.sinks.filesFormat,
       memoryLimit,
+      plainCopyMaxBytes,
     });
   if (name === 'postgres' && config.sinks.postgresUrl)
     return new PostgresSink({ connectionString: config.sinks.postgresUrl, memoryLimit });
