@@ -70,15 +70,6 @@ export const envSchema = z.object({
     .string()
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must look like 256MB or 2GB')
     .default('256MB'),
-  /**
-   * DuckDB-backed sinks load from an uncompressed copy of the staged gzip (all DuckDB threads
-   * read it; 15–25% faster) when it is at most this big and the disk has room; 0 turns it off.
-   */
-  DUCKDB_PLAIN_COPY_MAX_BYTES: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(8 * 2 ** 30),
   FILES_DIR: z.string().min(1).optional(),
   FILES_FORMAT: z
     .enum(['parquet', 'ndjson'], { message: 'must be parquet or ndjson' })
@@ -162,7 +153,6 @@ export interface FsxConfig {
     default: SinkKind;
     duckdbPath: string;
     duckdbMemoryLimit: string;
-    duckdbPlainCopyMaxBytes: number;
     postgresUrl?: string;
     filesDir: string;
     filesFormat: 'parquet' | 'ndjson';
@@ -239,7 +229,6 @@ export const configSchema = envSchema
         default: env.DEFAULT_SINK,
         duckdbPath: path.resolve(env.DUCKDB_PATH ?? path.join(dataDir, 'fsx.duckdb')),
         duckdbMemoryLimit: env.DUCKDB_MEMORY_LIMIT,
-        duckdbPlainCopyMaxBytes: env.DUCKDB_PLAIN_COPY_MAX_BYTES,
         filesDir: path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files')),
         filesFormat: env.FILES_FORMAT,
         ...(env.DATABASE_URL ? { postgresUrl: env.DATABASE_URL } : {}),

@@ -26,15 +26,12 @@ export function availableSinks(config: FsxConfig): SinkKind[] {
 
 function createSink(name: string, config: FsxConfig): Sink {
   const memoryLimit = config.sinks.duckdbMemoryLimit;
-  const plainCopyMaxBytes = config.sinks.duckdbPlainCopyMaxBytes;
-  if (name === 'duckdb')
-    return new DuckDbSink({ path: config.sinks.duckdbPath, memoryLimit, plainCopyMaxBytes });
+  if (name === 'duckdb') return new DuckDbSink({ path: config.sinks.duckdbPath, memoryLimit });
   if (name === 'files')
     return new FilesSink({
       dir: config.sinks.filesDir,
       format: config.sinks.filesFormat,
       memoryLimit,
-      plainCopyMaxBytes,
     });
   if (name === 'postgres' && config.sinks.postgresUrl)
     return new PostgresSink({ connectionString: config.sinks.postgresUrl, memoryLimit });

@@ -5,7 +5,6 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
 import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
 import { type FileColumn, loadWithCarefulRetry, openFileReader } from './file-reader.js';
-import { DEFAULT_PLAIN_COPY_MAX_BYTES } from './plain-copy.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { DUCKDB_TYPES, duckdbLoadSettings, ident } from './sql.js';
 
@@ -16,8 +15,6 @@ export interface DuckDbSinkOptions {
   lockWaitMs?: number;
   /** DuckDB's memory cap during a load. @defaultValue '256MB' */
   memoryLimit?: string;
-  /** The largest uncompressed copy a load may read from (see withPlainCopy); 0 for none. @defaultValue 8 GiB */
-  plainCopyMaxBytes?: number;
 }
 
 const TABLES: Record<ExportKind, string> = { events: 'events', individuals: 'individuals' };
@@ -100,11 +97,8 @@ export class DuckDbSink implements Sink, EventStore {
   }
 
   load(input: LoadInput): Promise<LoadResult> {
-    return loadWithCarefulRetry(
-      input,
-      `loading ${input.file} into DuckDB`,
-      (source, careful) => this.loadOnce(source, careful),
-      this.options.plainCopyMaxBytes ?? DEFAULT_PLAIN_COPY_MAX_BYTES,
+    return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (source, careful) =>
+      this.loadOnce(source, careful),
     );
   }
 

@@ -9,7 +9,6 @@ import {
   INDIVIDUAL_FIELDS,
 } from '@fsx/export-schema';
 import { jsonArrayToNdjson } from './json-array-lines.js';
-import { withPlainCopy } from './plain-copy.js';
 import { type LoadInput, SinkError } from './sink.js';
 import { DUCKDB_TYPES, ident, literal } from './sql.js';
 
@@ -177,18 +176,14 @@ export async function openFileReader(
 /**
  * Runs `load` on the fast path, and once more on the careful path if DuckDB refused the file. A
  * JSON array is read carefully as NDJSON, one element a line (see JsonArrayLines), so a broken
- * element is quarantined like a broken line instead of failing the export. With
- * `plainCopyMaxBytes`, the fast path reads an uncompressed copy where there is room for one.
+ * element is quarantined like a broken line instead of failing the export.
  */
 export async function withCarefulRetry<T>(
   input: LoadInput,
   load: (input: LoadInput, careful: boolean) => Promise<T>,
-  plainCopyMaxBytes?: number,
 ): Promise<T> {
   try {
-    return await (plainCopyMaxBytes === undefined
-      ? load(input, false)
-      : withPlainCopy(input, plainCopyMaxBytes, (source) => load(source, false)));
+    return await load(input, false);
   } catch (error) {
     if (input.format !== 'json') return load(input, true);
     const lines = `${input.file}.${process.pid}.${randomUUID()}.careful.ndjson.gz`;
@@ -212,10 +207,9 @@ export async function loadWithCarefulRetry<T>(
   input: LoadInput,
   what: string,
   load: (input: LoadInput, careful: boolean) => Promise<T>,
-  plainCopyMaxBytes?: number,
 ): Promise<T> {
   try {
-    return await withCarefulRetry(input, load, plainCopyMaxBytes);
+    return await withCarefulRetry(input, load);
   } catch (error) {
     throw new SinkError('sink.load_failed', `${what} failed: ${String(error)}`, { cause: error });
   }

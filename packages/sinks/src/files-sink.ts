@@ -3,7 +3,6 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import { loadWithCarefulRetry, openFileReader } from './file-reader.js';
-import { DEFAULT_PLAIN_COPY_MAX_BYTES } from './plain-copy.js';
 import type { LoadInput, LoadResult, Sink } from './sink.js';
 import { DUCKDB_TYPES, duckdbLoadSettings, ident, literal } from './sql.js';
 
@@ -15,8 +14,6 @@ export interface FilesSinkOptions {
   format?: FilesFormat;
   /** DuckDB's memory cap while converting. @defaultValue '256MB' */
   memoryLimit?: string;
-  /** The largest uncompressed copy a load may read from (see withPlainCopy); 0 for none. @defaultValue 8 GiB */
-  plainCopyMaxBytes?: number;
 }
 
 const TIME_FIELD: Record<ExportKind, string> = {
@@ -49,7 +46,6 @@ export class FilesSink implements Sink {
       input,
       `writing ${input.exportId} as ${this.format}`,
       (source, careful) => this.loadOnce(source, careful),
-      this.options.plainCopyMaxBytes ?? DEFAULT_PLAIN_COPY_MAX_BYTES,
     );
   }
 

@@ -7,7 +7,7 @@ export interface LoadInput {
   exportId: string;
   kind: ExportKind;
   format: FileFormat;
-  /** The export file in the staging store: gzipped, or an uncompressed copy (named without .gz). */
+  /** A gzipped export file in the staging store. */
   file: string;
 }
 
