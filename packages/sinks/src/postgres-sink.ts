@@ -101,13 +101,13 @@ function throughDuckDb(db: DuckDBConnection, input: LoadInput, reader: FileReade
   return {
     header: false,
     async fill(copy) {
-      const fifo = `${input.file}.${process.pid}.${randomUUID()}.pg.fifo`;
-      await execFileAsync('mkfifo', ['-m', '600', fifo]);
       // PostgreSQL's single COPY backend sets the pace: one DuckDB thread keeps up with it (5% off
       // the load's speed in bench/ingest) and holds one set of read buffers instead of two, so
       // the load's peak RSS stays under 256 MB.
       await db.run('SET threads = 1');
+      const fifo = `${input.file}.${process.pid}.${randomUUID()}.pg.fifo`;
       try {
+        await execFileAsync('mkfifo', ['-m', '600', fifo]);
         const select = reader.columns.map((c) => ident(c.name)).join(', ');
         const [written, copied] = await Promise.allSettled([
           db
