@@ -4,7 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
 import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
-import { type FileColumn, loadWithCarefulRetry, openFileReader } from './file-reader.js';
+import {
+  type FileColumn,
+  type FileReader,
+  loadWithCarefulRetry,
+  openFileReader,
+} from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { DUCKDB_TYPES, duckdbLoadSettings, ident } from './sql.js';
 
@@ -35,23 +40,24 @@ export class DuckDbSink implements Sink, EventStore {
 
   constructor(private readonly options: DuckDbSinkOptions) {}
 
-  private async open(): Promise<DuckDBConnection> {
+  private async open(): Promise<{ connection: DuckDBConnection; instance: DuckDBInstance }> {
     if (this.options.path === ':memory:') {
       this.instance ??= await DuckDBInstance.create(
         ':memory:',
         duckdbLoadSettings(this.options.memoryLimit),
       );
-      return this.instance.connect();
+      return { connection: await this.instance.connect(), instance: this.instance };
     }
     await mkdir(path.dirname(this.options.path), { recursive: true });
     const deadline = Date.now() + (this.options.lockWaitMs ?? 30_000);
     for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
       try {
-        this.instance = await DuckDBInstance.create(
+        const instance = await DuckDBInstance.create(
           this.options.path,
           duckdbLoadSettings(this.options.memoryLimit),
         );
-        return await this.instance.connect();
+        this.instance = instance;
+        return { connection: await instance.connect(), instance };
       } catch (error) {
         if (!/lock/i.test(String(error)) || Date.now() > deadline) {
           throw new SinkError('sink.busy', `cannot open DuckDB file ${this.options.path}`, {
@@ -72,7 +78,9 @@ export class DuckDbSink implements Sink, EventStore {
   }
 
   /** Runs `work` on a connection that is closed (and the file unlocked) afterwards. */
-  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+  async withConnection<T>(
+    work: (connection: DuckDBConnection, instance: DuckDBInstance) => Promise<T>,
+  ): Promise<T> {
     // DuckDB's file lock keeps other processes out, but not a second instance in this process:
     // two of them on one file lose each other's writes. So this process takes turns per file.
     const previous = fileTurns.get(this.options.path) ?? Promise.resolve();
@@ -84,9 +92,9 @@ export class DuckDbSink implements Sink, EventStore {
     fileTurns.set(this.options.path, queued);
     await previous;
     try {
-      const connection = await this.open();
+      const { connection, instance } = await this.open();
       try {
-        return await work(connection);
+        return await work(connection, instance);
       } finally {
         this.release(connection);
       }
@@ -97,33 +105,78 @@ export class DuckDbSink implements Sink, EventStore {
   }
 
   load(input: LoadInput): Promise<LoadResult> {
-    return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (source, careful) =>
-      this.loadOnce(source, careful),
+    return loadWithCarefulRetry(
+      input,
+      `loading ${input.file} into DuckDB`,
+      async (source, careful) => {
+        // A JSON array first loads speculating (see Speculation); in the rare file whose late rows
+        // bring a field that is not yet a column, it is rolled back and loaded the plain way.
+        const speculate = source.format === 'json' && !careful;
+        return (
+          (await this.loadOnce(source, careful, speculate)) ??
+          (await this.loadOnce(source, careful, false)) ??
+          Promise.reject(new Error('a plain load cannot miss a column'))
+        );
+      },
     );
   }
 
-  private loadOnce(input: LoadInput, careful: boolean): Promise<LoadResult> {
+  /** The load, or undefined when a speculative load missed a column and was rolled back. */
+  private loadOnce(
+    input: LoadInput,
+    careful: boolean,
+    speculate: boolean,
+  ): Promise<LoadResult | undefined> {
     const table = TABLES[input.kind];
-    return this.withConnection(async (db) => {
-      const reader = await openFileReader(db, input, { careful });
-      const newColumns = await this.ensureColumns(db, table, reader.columns);
-      await db.run(QUARANTINE_DDL);
+    return this.withConnection(async (db, instance) => {
+      const beside = speculate ? await instance.connect() : undefined;
+      let reader: FileReader | undefined;
       try {
-        await db.run('BEGIN TRANSACTION');
-        await db.run(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
-        await db.run('DELETE FROM quarantine WHERE export_id = $1', [input.exportId]);
-        const inserted = await db.run(
-          `INSERT INTO ${table} BY NAME SELECT $1::VARCHAR AS export_id, * FROM ${reader.rows}`,
-          [input.exportId],
-        );
-        const rejected = await this.quarantine(db, input, table, reader.rejects);
-        await db.run('COMMIT');
-        return { rows: Number(inserted.rowsChanged), rejected, newColumns };
-      } catch (error) {
-        await db.run('ROLLBACK').catch(() => undefined);
-        throw error;
+        const have = await this.tableColumns(db, table);
+        reader = await openFileReader(db, input, {
+          careful,
+          speculate: beside && {
+            beside,
+            known: [...have].filter((c) => !SYSTEM_COLUMNS.includes(c)),
+          },
+        });
+        const newColumns = await this.ensureColumns(db, table, have, reader.columns);
+        await db.run(QUARANTINE_DDL);
+        return await this.replaceRows(db, input, table, reader, newColumns);
+      } finally {
+        await reader?.unread.catch(() => undefined);
+        beside?.closeSync();
       }
     });
+  }
+
+  /** One transaction: the export's old rows and rejects out, the new ones in. */
+  private async replaceRows(
+    db: DuckDBConnection,
+    input: LoadInput,
+    table: string,
+    reader: FileReader,
+    newColumns: string[],
+  ): Promise<LoadResult | undefined> {
+    try {
+      await db.run('BEGIN TRANSACTION');
+      await db.run(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
+      await db.run('DELETE FROM quarantine WHERE export_id = $1', [input.exportId]);
+      const inserted = await db.run(
+        `INSERT INTO ${table} BY NAME SELECT $1::VARCHAR AS export_id, * FROM ${reader.rows}`,
+        [input.exportId],
+      );
+      const rejected = await this.quarantine(db, input, table, reader.rejects);
+      if ((await reader.unread).length > 0) {
+        await db.run('ROLLBACK');
+        return undefined;
+      }
+      await db.run('COMMIT');
+      return { rows: Number(inserted.rowsChanged), rejected, newColumns };
+    } catch (error) {
+      await db.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Rows DuckDB could not read (bad quoting, a value of the wrong type) go to `quarantine`. */
@@ -140,17 +193,21 @@ export class DuckDbSink implements Sink, EventStore {
     return Number(moved.rowsChanged);
   }
 
-  /** Creates the table with the file's columns, or adds the ones FullStory started sending. */
-  private async ensureColumns(
-    db: DuckDBConnection,
-    table: string,
-    columns: FileColumn[],
-  ): Promise<string[]> {
+  private async tableColumns(db: DuckDBConnection, table: string): Promise<Set<string>> {
     const existing = await db.runAndReadAll(
       'SELECT column_name FROM information_schema.columns WHERE table_name = $1',
       [table],
     );
-    const have = new Set(existing.getRowObjectsJS().map((r) => String(r.column_name)));
+    return new Set(existing.getRowObjectsJS().map((r) => String(r.column_name)));
+  }
+
+  /** Creates the table with the file's columns, or adds the ones FullStory started sending. */
+  private async ensureColumns(
+    db: DuckDBConnection,
+    table: string,
+    have: Set<string>,
+    columns: FileColumn[],
+  ): Promise<string[]> {
     const missing = columns.filter((c) => !have.has(c.name));
     const definitions = missing.map((c) => `${ident(c.name)} ${DUCKDB_TYPES[c.type]}`);
     if (have.size === 0) {

@@ -27,6 +27,13 @@ export interface FileReader {
   columns: FileColumn[];
   rows: string;
   rejects: string;
+  /**
+   * Top-level keys of the file that `rows` does not read. Settled and empty unless the reader was
+   * opened to `speculate`: then the whole-file key pass is still running beside the load, and a
+   * key it names means rows lost that field, so the caller rolls back and loads without
+   * speculating. Callers await it before committing, and before closing the connections.
+   */
+  unread: Promise<string[]>;
 }
 
 // Each NDJSON line as one text value: \x01 never appears unescaped in JSON, so nothing splits.
@@ -68,17 +75,38 @@ async function fileColumns(db: DuckDBConnection, input: LoadInput): Promise<stri
     );
     return described.getRowObjectsJS().map((row) => String(row.column_name));
   }
-  const layout = input.format === 'json' ? 'array' : 'newline_delimited';
-  const keys = await db.runAndReadAll(
-    `SELECT DISTINCT unnest(json_keys(json)) AS k FROM read_json_objects(${file}, format = '${layout}')`,
-  );
-  return catalogOrder(
-    input.kind as ExportKind,
-    keys.getRowObjectsJS().map((r) => String(r.k)),
-  );
+  return catalogOrder(input.kind as ExportKind, await jsonKeys(db, input));
 }
 
-function ndjsonReader(input: LoadInput, columns: FileColumn[]): FileReader {
+/** The top-level keys of a JSON export's rows: all of them, or those of the first `rows`. */
+async function jsonKeys(db: DuckDBConnection, input: LoadInput, rows?: number): Promise<string[]> {
+  const layout = input.format === 'json' ? 'array' : 'newline_delimited';
+  const objects = `read_json_objects(${literal(input.file)}, format = '${layout}')`;
+  const keys = await db.runAndReadAll(
+    `SELECT DISTINCT unnest(json_keys(json)) AS k FROM ${rows ? `(SELECT json FROM ${objects} LIMIT ${rows})` : objects}`,
+  );
+  return keys.getRowObjectsJS().map((r) => String(r.k));
+}
+
+/**
+ * Columns from the first rows plus the ones the sink already has; the key pass over the whole
+ * file runs on `beside` at the same time as the load instead of before it.
+ */
+async function speculativeColumns(
+  db: DuckDBConnection,
+  input: LoadInput,
+  speculate: Speculation,
+): Promise<{ names: string[]; unread: Promise<string[]> }> {
+  const names = catalogOrder(input.kind as ExportKind, [
+    ...new Set([...(await jsonKeys(db, input, SPECULATION_SAMPLE_ROWS)), ...speculate.known]),
+  ]);
+  const read = new Set(names);
+  const unread = jsonKeys(speculate.beside, input).then((all) => all.filter((k) => !read.has(k)));
+  unread.catch(() => {}); // The caller awaits it; until then a failure is not unhandled.
+  return { names, unread };
+}
+
+function ndjsonReader(input: LoadInput, columns: FileColumn[]): Omit<FileReader, 'unread'> {
   const structure = literal(
     JSON.stringify(Object.fromEntries(columns.map((c) => [c.name, DUCKDB_TYPES[c.type]]))),
   );
@@ -106,7 +134,11 @@ function ndjsonReader(input: LoadInput, columns: FileColumn[]): FileReader {
  * strictly on the fast path (a bad one fails the load, which then retries carefully), with
  * try_cast on the careful path, where a value that does not cast is a rejected row.
  */
-function csvReader(input: LoadInput, columns: FileColumn[], careful: boolean): FileReader {
+function csvReader(
+  input: LoadInput,
+  columns: FileColumn[],
+  careful: boolean,
+): Omit<FileReader, 'unread'> {
   const file = literal(input.file);
   const timestampsAsText = columns.map((c) =>
     c.type === 'timestamp' ? { ...c, type: 'string' as const } : c,
@@ -136,6 +168,20 @@ function typeList(columns: FileColumn[]): string {
   return `{${columns.map((c) => `${literal(c.name)}: '${DUCKDB_TYPES[c.type]}'`).join(', ')}}`;
 }
 
+/** The first rows a speculative load takes its columns from. */
+export const SPECULATION_SAMPLE_ROWS = 10_000;
+
+/**
+ * A JSON array's fast path, speculating: DuckDB parses an array on one thread, so the full key
+ * pass (a whole parse of its own) can run on the other core while the load runs.
+ */
+export interface Speculation {
+  /** A second connection to the same database, for the key pass. */
+  beside: DuckDBConnection;
+  /** Columns the sink already has: read too, so a field sparse in this file but known is kept. */
+  known: string[];
+}
+
 /**
  * Reads the staged file's columns and returns how to read its rows and its rejects. The fast path
  * is DuckDB's own reader at full speed; a file it refuses (a broken line, a mistyped value) is
@@ -152,17 +198,26 @@ export async function openFileReader(
      * to parse again cost a fifth of the load. A value COPY refuses sends the load careful.
      */
     asText?: boolean;
+    /** JSON arrays' fast path only: see Speculation. */
+    speculate?: Speculation;
   } = {},
 ): Promise<FileReader> {
   const careful = options.careful ?? false;
-  const names =
-    input.format === 'ndjson' && careful
-      ? await ndjsonKeys(db, input)
-      : await fileColumns(db, input);
+  const settled = Promise.resolve<string[]>([]);
+  const { names, unread } =
+    input.format === 'json' && !careful && options.speculate
+      ? await speculativeColumns(db, input, options.speculate)
+      : {
+          names:
+            input.format === 'ndjson' && careful
+              ? await ndjsonKeys(db, input)
+              : await fileColumns(db, input),
+          unread: settled,
+        };
   const columns = names.map((name) => ({ name, type: fieldType(input.kind as ExportKind, name) }));
   const file = literal(input.file);
-  if (input.format === 'csv') return csvReader(input, columns, careful);
-  if (input.format === 'ndjson' && careful) return ndjsonReader(input, columns);
+  if (input.format === 'csv') return { ...csvReader(input, columns, careful), unread };
+  if (input.format === 'ndjson' && careful) return { ...ndjsonReader(input, columns), unread };
   // One JSON array: a malformed element breaks the document; withCarefulRetry then splits it.
   const layout = input.format === 'json' ? 'array' : 'newline_delimited';
   const readAs = options.asText ? columns.map((c) => ({ ...c, type: 'string' as const })) : columns;
@@ -170,6 +225,7 @@ export async function openFileReader(
     columns,
     rows: `read_json(${file}, format = '${layout}', columns = ${typeList(readAs)})`,
     rejects: '(SELECT NULL::BIGINT AS line, NULL AS reason, NULL AS raw WHERE false)',
+    unread,
   };
 }
 
