@@ -1,10 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { generateExportFile } from '@fsx/fullstory-sim';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SPECULATION_SAMPLE_ROWS } from './file-reader.js';
 import { DuckDbSink } from './index.js';
 
 let dir: string;
@@ -66,51 +64,6 @@ describe('DuckDbSink', () => {
       ).getRowObjectsJS(),
     );
     expect(ids.map((r) => r.id)).toEqual(['9007199254740993', String(9007199254740993n + 104729n)]);
-  });
-
-  it('keeps a field a JSON array first sends after the rows its columns are sampled from', async () => {
-    // The array loads while its key pass runs beside it, with the columns of the first rows and
-    // the table's; a later field (new, or known but absent from the sample) must still land.
-    const late = SPECULATION_SAMPLE_ROWS + 500;
-    const arrayWith = (field: string) => {
-      const rows = Array.from({ length: late + 10 }, (_, i) =>
-        JSON.stringify({
-          IndvId: i,
-          EventType: 'click',
-          ...(i === late ? { [field]: `late-${field}` } : {}),
-        }),
-      );
-      return gzipSync(`[${rows.join(',\n')}]`);
-    };
-    const sink = new DuckDbSink({ path: path.join(dir, 'late-field.duckdb') });
-    const load = async (exportId: string, field: string) => {
-      const file = path.join(dir, `late-${exportId}.json.gz`);
-      await writeFile(file, arrayWith(field));
-      return sink.load({ exportId, kind: 'events', format: 'json', file });
-    };
-    const lateValues = (column: string) =>
-      sink.withConnection(async (db) =>
-        (
-          await db.runAndReadAll(
-            `SELECT export_id, "IndvId"::VARCHAR AS id, "${column}" AS v FROM events WHERE "${column}" IS NOT NULL ORDER BY export_id`,
-          )
-        ).getRowObjectsJS(),
-      );
-
-    const first = await load('first', 'evt_late_str');
-    expect(first).toMatchObject({ rows: late + 10, rejected: 0 });
-    expect(first.newColumns).toContain('evt_late_str');
-    // Now a known column, and a second new one.
-    const second = await load('second', 'evt_later_str');
-    expect(second.newColumns).toEqual(['evt_later_str']);
-    await load('third', 'evt_late_str');
-    expect(await lateValues('evt_late_str')).toEqual([
-      { export_id: 'first', id: String(late), v: 'late-evt_late_str' },
-      { export_id: 'third', id: String(late), v: 'late-evt_late_str' },
-    ]);
-    expect(await lateValues('evt_later_str')).toEqual([
-      { export_id: 'second', id: String(late), v: 'late-evt_later_str' },
-    ]);
   });
 
   it('leaves the previous rows in place when a load fails part-way', async () => {

@@ -9,6 +9,7 @@ import {
   type FileReader,
   loadWithCarefulRetry,
   openFileReader,
+  withSpeculation,
 } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { DUCKDB_TYPES, duckdbLoadSettings, ident } from './sql.js';
@@ -105,19 +106,12 @@ export class DuckDbSink implements Sink, EventStore {
   }
 
   load(input: LoadInput): Promise<LoadResult> {
-    return loadWithCarefulRetry(
-      input,
-      `loading ${input.file} into DuckDB`,
-      async (source, careful) => {
-        // A JSON array first loads speculating (see Speculation); in the rare file whose late rows
-        // bring a field that is not yet a column, it is rolled back and loaded the plain way.
-        const speculate = source.format === 'json' && !careful;
-        return (
-          (await this.loadOnce(source, careful, speculate)) ??
-          (await this.loadOnce(source, careful, false)) ??
-          Promise.reject(new Error('a plain load cannot miss a column'))
-        );
-      },
+    return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (source, careful) =>
+      // A JSON array loads speculating (see Speculation). NDJSON does not: its load already
+      // keeps both cores busy, and the two queries together outgrow the memory limit.
+      withSpeculation(source.format === 'json' && !careful, (speculate) =>
+        this.loadOnce(source, careful, speculate),
+      ),
     );
   }
 

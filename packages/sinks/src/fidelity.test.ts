@@ -5,6 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type {} from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SPECULATION_SAMPLE_ROWS } from './file-reader.js';
 import { DuckDbSink, PostgresSink } from './index.js';
 
 // Files FullStory could send on a bad day: a field that appears half-way, a broken line, a
@@ -134,6 +135,48 @@ describe.each(['duckdb', 'postgres'] as const)('%s sink fidelity', (kind) => {
     );
     expect(quoted).toEqual([{ t: 'quoted, with comma' }]);
   });
+
+  it.each(['json', 'ndjson'] as const)(
+    'keeps a field a %s file first sends after the rows its columns are sampled from',
+    async (format) => {
+      // A JSON load may run while its key pass runs beside it, with the columns of the first rows
+      // and the table's; a later field (new, or known but absent from the sample) must still land.
+      const late = SPECULATION_SAMPLE_ROWS + 500;
+      const load = async (exportId: string, field: string) => {
+        const rows = Array.from({ length: late + 10 }, (_, i) =>
+          JSON.stringify({
+            IndvId: i,
+            EventType: 'click',
+            ...(i === late ? { [field]: 'late' } : {}),
+          }),
+        );
+        const file = path.join(dir, `late-${format}-${exportId}.gz`);
+        await writeFile(
+          file,
+          gzipSync(format === 'json' ? `[${rows.join(',\n')}]` : rows.join('\n')),
+        );
+        return sink().load({ exportId, kind: 'events', format, file });
+      };
+      const lateRows = (column: string) =>
+        rowsOf(
+          `SELECT export_id, "IndvId"::VARCHAR AS id FROM TABLE.events WHERE export_id LIKE '${format}-%' AND "${column}" = 'late' ORDER BY export_id`,
+        );
+      const first = await load(`${format}-1`, `evt_${format}_late_str`);
+      expect(first).toMatchObject({ rows: late + 10, rejected: 0 });
+      expect(first.newColumns).toContain(`evt_${format}_late_str`);
+      // Then a second new field, and the first one again, now a known column.
+      const second = await load(`${format}-2`, `evt_${format}_later_str`);
+      expect(second.newColumns).toEqual([`evt_${format}_later_str`]);
+      await load(`${format}-3`, `evt_${format}_late_str`);
+      expect(await lateRows(`evt_${format}_late_str`)).toEqual([
+        { export_id: `${format}-1`, id: String(late) },
+        { export_id: `${format}-3`, id: String(late) },
+      ]);
+      expect(await lateRows(`evt_${format}_later_str`)).toEqual([
+        { export_id: `${format}-2`, id: String(late) },
+      ]);
+    },
+  );
 
   it('a re-run replaces the quarantine too', async () => {
     await sink().load({
