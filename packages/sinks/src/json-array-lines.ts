@@ -1,7 +1,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants, createGunzip, createGzip } from 'node:zlib';
+import { constants, createGzip } from 'node:zlib';
+import { createExportGunzip } from './gunzip.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -113,7 +114,7 @@ const LINE_END = Buffer.from('\n');
 export async function jsonArrayToNdjson(source: string, target: string): Promise<void> {
   await pipeline(
     createReadStream(source),
-    createGunzip({ chunkSize: 256 * 1024 }),
+    createExportGunzip(),
     new JsonArrayLines(),
     // The copy lives for one careful load: the fastest level is enough.
     createGzip({ level: constants.Z_BEST_SPEED }),

@@ -4,7 +4,6 @@ import { constants, createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { createGunzip } from 'node:zlib';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type FieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import pg from 'pg';
@@ -19,6 +18,7 @@ import {
   openFileReader,
   withCarefulRetry,
 } from './file-reader.js';
+import { createExportGunzip } from './gunzip.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
 import { duckdbLoadSettings, ident, literal } from './sql.js';
 
@@ -85,8 +85,7 @@ function csvAsIs(input: LoadInput): RowSource {
   return {
     header: true,
     async fill(copy) {
-      // Bigger pieces than zlib's 16 KiB: fewer COPY messages and writes (a few % in bench/ingest).
-      await pipeline(createReadStream(input.file), createGunzip({ chunkSize: 256 * 1024 }), copy);
+      await pipeline(createReadStream(input.file), createExportGunzip(), copy);
       return [];
     },
   };
