@@ -1,6 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { generateExportFile } from '@fsx/fullstory-sim';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbSink } from './index.js';
@@ -64,6 +65,25 @@ describe('DuckDbSink', () => {
       ).getRowObjectsJS(),
     );
     expect(ids.map((r) => r.id)).toEqual(['9007199254740993', String(9007199254740993n + 104729n)]);
+  });
+
+  it('quarantines a broken line of a 20,000-row export within the default memory limit', async () => {
+    // The careful path once ran a JSON function per column, each with its own parse arena, and
+    // ran out of memory from about 20k rows (even at 512 MB), failing the export it should load.
+    const file = path.join(dir, 'big-broken.ndjson.gz');
+    await generateExportFile({ path: file, type: 'events', format: 'ndjson', rows: 20_000 });
+    const lines = gunzipSync(await readFile(file))
+      .toString()
+      .split('\n');
+    lines.splice(10_000, 0, '{"IndvId": broken');
+    await writeFile(file, gzipSync(lines.join('\n')));
+    const sink = new DuckDbSink({ path: path.join(dir, 'big-broken.duckdb') });
+    const result = await sink.load({ exportId: 'big', kind: 'events', format: 'ndjson', file });
+    expect(result).toMatchObject({ rows: 20_000, rejected: 1 });
+    const quarantined = await sink.withConnection(async (db) =>
+      (await db.runAndReadAll('SELECT line, reason FROM quarantine')).getRowObjectsJS(),
+    );
+    expect(quarantined).toEqual([{ line: 10_001n, reason: 'malformed JSON' }]);
   });
 
   it('leaves the previous rows in place when a load fails part-way', async () => {

@@ -137,6 +137,9 @@ export class DuckDbSink implements Sink, EventStore {
         const newColumns = await this.ensureColumns(db, table, have, reader.columns);
         await db.run(QUARANTINE_DDL);
         return await this.replaceRows(db, input, table, reader, newColumns);
+      } catch (error) {
+        beside?.interrupt(); // The load failed: the careful retry need not wait for the key pass.
+        throw error;
       } finally {
         await reader?.unread.catch(() => undefined);
         beside?.closeSync();
