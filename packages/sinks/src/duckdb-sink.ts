@@ -106,11 +106,14 @@ export class DuckDbSink implements Sink, EventStore {
   }
 
   load(input: LoadInput): Promise<LoadResult> {
+    // Columns added by any attempt: one that failed or rolled back keeps its DDL, and the
+    // attempt that lands must still report them.
+    const added = new Set<string>();
     return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (source, careful) =>
       // A JSON array loads speculating (see Speculation). NDJSON does not: its load already
       // keeps both cores busy, and the two queries together outgrow the memory limit.
       withSpeculation(source.format === 'json' && !careful, (speculate) =>
-        this.loadOnce(source, careful, speculate),
+        this.loadOnce(source, careful, speculate, added),
       ),
     );
   }
@@ -120,6 +123,7 @@ export class DuckDbSink implements Sink, EventStore {
     input: LoadInput,
     careful: boolean,
     speculate: boolean,
+    added: Set<string>,
   ): Promise<LoadResult | undefined> {
     const table = TABLES[input.kind];
     return this.withConnection(async (db, instance) => {
@@ -134,9 +138,11 @@ export class DuckDbSink implements Sink, EventStore {
             known: [...have].filter((c) => !SYSTEM_COLUMNS.includes(c)),
           },
         });
-        const newColumns = await this.ensureColumns(db, table, have, reader.columns);
+        for (const name of await this.ensureColumns(db, table, have, reader.columns))
+          added.add(name);
         await db.run(QUARANTINE_DDL);
-        return await this.replaceRows(db, input, table, reader, newColumns);
+        const loaded = await this.replaceRows(db, input, table, reader);
+        return loaded && { ...loaded, newColumns: [...added] };
       } catch (error) {
         beside?.interrupt(); // The load failed: the careful retry need not wait for the key pass.
         throw error;
@@ -153,8 +159,7 @@ export class DuckDbSink implements Sink, EventStore {
     input: LoadInput,
     table: string,
     reader: FileReader,
-    newColumns: string[],
-  ): Promise<LoadResult | undefined> {
+  ): Promise<{ rows: number; rejected: number } | undefined> {
     try {
       await db.run('BEGIN TRANSACTION');
       await db.run(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
@@ -169,7 +174,7 @@ export class DuckDbSink implements Sink, EventStore {
         return undefined;
       }
       await db.run('COMMIT');
-      return { rows: Number(inserted.rowsChanged), rejected, newColumns };
+      return { rows: Number(inserted.rowsChanged), rejected };
     } catch (error) {
       await db.run('ROLLBACK').catch(() => undefined);
       throw error;

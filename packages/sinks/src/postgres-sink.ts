@@ -155,7 +155,12 @@ export class PostgresSink implements Sink, EventStore {
 
   async load(input: LoadInput): Promise<LoadResult> {
     try {
-      return await withCarefulRetry(input, (source, careful) => this.loadOnce(source, careful));
+      // Columns added by any attempt: a failed fast path keeps its DDL, and the careful attempt
+      // must still report them.
+      const added = new Set<string>();
+      return await withCarefulRetry(input, (source, careful) =>
+        this.loadOnce(source, careful, added),
+      );
     } catch (error) {
       if (error instanceof SinkError) throw error;
       const retryable = /ECONNREFUSED|ECONNRESET|terminat|timeout|too many clients/i.test(
@@ -169,7 +174,11 @@ export class PostgresSink implements Sink, EventStore {
     }
   }
 
-  private async loadOnce(input: LoadInput, careful: boolean): Promise<LoadResult> {
+  private async loadOnce(
+    input: LoadInput,
+    careful: boolean,
+    added: Set<string>,
+  ): Promise<LoadResult> {
     const instance = await DuckDBInstance.create(
       ':memory:',
       duckdbLoadSettings(this.options.memoryLimit),
@@ -177,11 +186,11 @@ export class PostgresSink implements Sink, EventStore {
     const db = await instance.connect();
     try {
       const reader = await openFileReader(db, input, { careful, asText: true });
-      const newColumns = await this.ensureColumns(input.kind, reader.columns);
+      for (const name of await this.ensureColumns(input.kind, reader.columns)) added.add(name);
       const source =
         input.format === 'csv' && !careful ? csvAsIs(input) : throughDuckDb(db, input, reader);
       const { rows, rejected } = await this.replaceRows(input, reader.columns, source);
-      return { rows, rejected, newColumns };
+      return { rows, rejected, newColumns: [...added] };
     } finally {
       db.closeSync();
       instance.closeSync();
