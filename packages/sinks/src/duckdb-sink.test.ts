@@ -67,14 +67,18 @@ describe('DuckDbSink', () => {
     expect(ids.map((r) => r.id)).toEqual(['9007199254740993', String(9007199254740993n + 104729n)]);
   });
 
-  it('quarantines a broken line of a 20,000-row export within the default memory limit', async () => {
+  it('quarantines a broken line of a 20,000-row export of 4 KB rows within the default memory limit', async () => {
     // The careful path once ran a JSON function per column, each with its own parse arena, and
-    // ran out of memory from about 20k rows (even at 512 MB), failing the export it should load.
+    // ran out of memory from about 20k rows (even at 512 MB), failing the export it should load;
+    // then, on rows of 4 KB, reading the rows out of the per-line transform did.
     const file = path.join(dir, 'big-broken.ndjson.gz');
     await generateExportFile({ path: file, type: 'events', format: 'ndjson', rows: 20_000 });
+    // Rows of 4 KB, as exports with long URLs or custom properties have.
+    const note = 'n'.repeat(4_000);
     const lines = gunzipSync(await readFile(file))
       .toString()
-      .split('\n');
+      .split('\n')
+      .map((line) => line.replace(/}$/, `,"evt_note_str":"${note}"}`));
     lines.splice(10_000, 0, '{"IndvId": broken');
     await writeFile(file, gzipSync(lines.join('\n')));
     const sink = new DuckDbSink({ path: path.join(dir, 'big-broken.duckdb') });

@@ -149,6 +149,7 @@ export class DuckDbSink implements Sink, EventStore {
       } finally {
         await reader?.unread.catch(() => undefined);
         beside?.closeSync();
+        await reader?.dispose();
       }
     });
   }

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
-import { loadWithCarefulRetry, openFileReader } from './file-reader.js';
+import { type FileReader, loadWithCarefulRetry, openFileReader } from './file-reader.js';
 import type { LoadInput, LoadResult, Sink } from './sink.js';
 import { DUCKDB_TYPES, duckdbLoadSettings, ident, literal } from './sql.js';
 
@@ -58,8 +58,9 @@ export class FilesSink implements Sink {
       duckdbLoadSettings(this.options.memoryLimit),
     );
     const db = await instance.connect();
+    let reader: FileReader | undefined;
     try {
-      const reader = await openFileReader(db, input, { careful });
+      reader = await openFileReader(db, input, { careful });
       const timeField = reader.columns.some((c) => c.name === TIME_FIELD[input.kind])
         ? ident(TIME_FIELD[input.kind])
         : 'NULL';
@@ -91,6 +92,7 @@ export class FilesSink implements Sink {
       await this.writeQuarantine(input.exportId, rejects);
       return { rows: copied.rowsChanged, rejected: rejects.length, newColumns: [] };
     } finally {
+      await reader?.dispose();
       db.closeSync();
       instance.closeSync();
       await rm(temp, { recursive: true, force: true });

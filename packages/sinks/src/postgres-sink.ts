@@ -184,14 +184,16 @@ export class PostgresSink implements Sink, EventStore {
       duckdbLoadSettings(this.options.memoryLimit),
     );
     const db = await instance.connect();
+    let reader: FileReader | undefined;
     try {
-      const reader = await openFileReader(db, input, { careful, asText: true });
+      reader = await openFileReader(db, input, { careful, asText: true });
       for (const name of await this.ensureColumns(input.kind, reader.columns)) added.add(name);
       const source =
         input.format === 'csv' && !careful ? csvAsIs(input) : throughDuckDb(db, input, reader);
       const { rows, rejected } = await this.replaceRows(input, reader.columns, source);
       return { rows, rejected, newColumns: [...added] };
     } finally {
+      await reader?.dispose();
       db.closeSync();
       instance.closeSync();
     }
