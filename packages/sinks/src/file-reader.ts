@@ -116,16 +116,11 @@ async function speculativeColumns(
 const jsonPath = (name: string) => literal(`$."${name.replaceAll('"', '\\"')}"`);
 
 /**
- * NDJSON, line by line: which lines are rejects, and why, is worked out in SQL over the raw
- * lines and kept in a temporary table; the lines that pass are written (zstd, beside the staged
- * file) and read back with DuckDB's JSON reader, as on the fast path. Reading the rows straight
- * out of the per-line transform ran out of memory at 256 MB on 20k rows of 4 KB.
+ * The per-line checks of a careful NDJSON read, as SQL: `parsed` yields each line with its typed
+ * transform `t` and its count of non-null values `present`; `bad` is true for a line that is not
+ * a row (malformed, not an object, or a value of the wrong type).
  */
-async function carefulNdjsonReader(
-  db: DuckDBConnection,
-  input: LoadInput,
-  columns: FileColumn[],
-): Promise<Omit<FileReader, 'unread'>> {
+function lineChecks(input: LoadInput, columns: FileColumn[]) {
   const structure = literal(
     JSON.stringify(Object.fromEntries(columns.map((c) => [c.name, DUCKDB_TYPES[c.type]]))),
   );
@@ -139,10 +134,26 @@ async function carefulNdjsonReader(
   const paths = `[${columns.map((c) => jsonPath(c.name)).join(', ')}]`;
   const present = `CASE WHEN t IS NOT NULL THEN len(list_filter(json_extract(raw, ${paths}), v -> v IS NOT NULL AND v::VARCHAR <> 'null')) END`;
   const kept = columns.map((c) => `(t.${ident(c.name)} IS NOT NULL)::INTEGER`).join(' + ') || '0';
-  const parsed = (numbered: boolean) =>
-    `(SELECT ${numbered ? 'line, ' : ''}raw, t, ${present} AS present
-      FROM (SELECT ${numbered ? 'line, ' : ''}raw, ${typed} AS t FROM ${rawLines(input.file, numbered)}))`;
-  const bad = `NOT coalesce(present = (${kept}), false)`;
+  return {
+    parsed: (numbered: boolean) =>
+      `(SELECT ${numbered ? 'line, ' : ''}raw, t, ${present} AS present
+        FROM (SELECT ${numbered ? 'line, ' : ''}raw, ${typed} AS t FROM ${rawLines(input.file, numbered)}))`,
+    bad: `NOT coalesce(present = (${kept}), false)`,
+  };
+}
+
+/**
+ * NDJSON, line by line: which lines are rejects, and why, is worked out in SQL over the raw
+ * lines and kept in a temporary table; the lines that pass are written (zstd, beside the staged
+ * file) and read back with DuckDB's JSON reader, as on the fast path. Reading the rows straight
+ * out of the per-line transform ran out of memory at 256 MB on 20k rows of 4 KB.
+ */
+async function carefulNdjsonReader(
+  db: DuckDBConnection,
+  input: LoadInput,
+  columns: FileColumn[],
+): Promise<Omit<FileReader, 'unread'>> {
+  const { parsed, bad } = lineChecks(input, columns);
   const id = randomUUID();
   const passed = `${input.file}.${process.pid}.${id}.careful.ndjson.zst`;
   const rejects = `careful_rejects_${id.replaceAll('-', '')}`;
