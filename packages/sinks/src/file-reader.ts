@@ -180,7 +180,7 @@ async function carefulNdjsonReader(
     await dispose();
     throw error;
   } finally {
-    await db.run('RESET threads');
+    await db.run('RESET threads').catch(() => undefined);
   }
   return {
     columns,
