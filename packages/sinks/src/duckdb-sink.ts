@@ -12,7 +12,7 @@ import {
   withSpeculation,
 } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
-import { DUCKDB_TYPES, duckdbLoadSettings, ident } from './sql.js';
+import { DUCKDB_TYPES, duckdbLoadSettings, ident, onOneThread } from './sql.js';
 
 export interface DuckDbSinkOptions {
   /** The database file; `:memory:` for tests. */
@@ -125,38 +125,48 @@ export class DuckDbSink implements Sink, EventStore {
     speculate: boolean,
     added: Set<string>,
   ): Promise<LoadResult | undefined> {
+    // A speculative load runs both queries on one thread each: DuckDB parses a JSON array on
+    // one thread anyway, and a second per query only contended for the cores (5M rows: 28 or
+    // 38 s at random, 157 % or 197 % CPU; on one thread each, 28 s every time).
+    return this.withConnection((db, instance) =>
+      speculate
+        ? onOneThread(db, () => this.loadIn(db, instance, input, careful, true, added))
+        : this.loadIn(db, instance, input, careful, false, added),
+    );
+  }
+
+  private async loadIn(
+    db: DuckDBConnection,
+    instance: DuckDBInstance,
+    input: LoadInput,
+    careful: boolean,
+    speculate: boolean,
+    added: Set<string>,
+  ): Promise<LoadResult | undefined> {
     const table = TABLES[input.kind];
-    return this.withConnection(async (db, instance) => {
-      const beside = speculate ? await instance.connect() : undefined;
-      // One thread each: DuckDB parses a JSON array on one thread anyway, and a second one per
-      // query only contended for the cores (5M rows: 28-38 s at 157-197 % CPU, 28 s every time
-      // at about 160 % with one).
-      if (speculate) await db.run('SET threads = 1');
-      let reader: FileReader | undefined;
-      try {
-        const have = await this.tableColumns(db, table);
-        reader = await openFileReader(db, input, {
-          careful,
-          speculate: beside && {
-            beside,
-            known: [...have].filter((c) => !SYSTEM_COLUMNS.includes(c)),
-          },
-        });
-        for (const name of await this.ensureColumns(db, table, have, reader.columns))
-          added.add(name);
-        await db.run(QUARANTINE_DDL);
-        const loaded = await this.replaceRows(db, input, table, reader);
-        return loaded && { ...loaded, newColumns: [...added] };
-      } catch (error) {
-        beside?.interrupt(); // The load failed: the careful retry need not wait for the key pass.
-        throw error;
-      } finally {
-        await reader?.unread.catch(() => undefined);
-        beside?.closeSync();
-        await reader?.dispose();
-        if (speculate) await db.run('RESET threads').catch(() => undefined);
-      }
-    });
+    const beside = speculate ? await instance.connect() : undefined;
+    let reader: FileReader | undefined;
+    try {
+      const have = await this.tableColumns(db, table);
+      reader = await openFileReader(db, input, {
+        careful,
+        speculate: beside && {
+          beside,
+          known: [...have].filter((c) => !SYSTEM_COLUMNS.includes(c)),
+        },
+      });
+      for (const name of await this.ensureColumns(db, table, have, reader.columns)) added.add(name);
+      await db.run(QUARANTINE_DDL);
+      const loaded = await this.replaceRows(db, input, table, reader);
+      return loaded && { ...loaded, newColumns: [...added] };
+    } catch (error) {
+      beside?.interrupt(); // The load failed: the careful retry need not wait for the key pass.
+      throw error;
+    } finally {
+      await reader?.unread.catch(() => undefined);
+      beside?.closeSync();
+      await reader?.dispose();
+    }
   }
 
   /** One transaction: the export's old rows and rejects out, the new ones in. */

@@ -10,7 +10,7 @@ import {
 } from '@fsx/export-schema';
 import { jsonArrayToNdjson } from './json-array-lines.js';
 import { type LoadInput, SinkError } from './sink.js';
-import { DUCKDB_TYPES, ident, literal } from './sql.js';
+import { DUCKDB_TYPES, ident, literal, onOneThread } from './sql.js';
 
 export interface FileColumn {
   name: string;
@@ -171,16 +171,15 @@ async function carefulNdjsonReader(
     );
     // On one thread: each JSON function keeps a parse arena as wide as a vector of lines, per
     // thread, and on two threads 20k lines of 4 KB outgrew 256 MB.
-    await db.run('SET threads = 1');
-    // Raw lines out as they came in: no quoting, and \x01 never appears unescaped in JSON.
-    await db.run(
-      `COPY (SELECT raw FROM ${parsed(false)} WHERE NOT (${bad})) TO ${literal(passed)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER E'\\x01', COMPRESSION zstd)`,
+    await onOneThread(db, () =>
+      // Raw lines out as they came in: no quoting, and \x01 never appears unescaped in JSON.
+      db.run(
+        `COPY (SELECT raw FROM ${parsed(false)} WHERE NOT (${bad})) TO ${literal(passed)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER E'\\x01', COMPRESSION zstd)`,
+      ),
     );
   } catch (error) {
     await dispose();
     throw error;
-  } finally {
-    await db.run('RESET threads').catch(() => undefined);
   }
   return {
     columns,

@@ -1,3 +1,4 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { FieldType } from '@fsx/export-schema';
 
 /** A SQL identifier, quoted: FullStory field names may hold dots (`evt_order.order_id_str`). */
@@ -22,6 +23,19 @@ export const DEFAULT_DUCKDB_MEMORY_LIMIT = '256MB';
  * DuckDB settings for a load: a memory cap so a big export streams instead of filling RAM (DuckDB
  * spills to disk past it), and no insertion-order guarantee, which lets it stream in parallel.
  */
+/**
+ * Runs `work` with DuckDB on one thread, then back to its default. `threads` is a setting of the
+ * whole instance: only for work that has the instance to itself.
+ */
+export async function onOneThread<T>(db: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+  await db.run('SET threads = 1');
+  try {
+    return await work();
+  } finally {
+    await db.run('RESET threads').catch(() => undefined);
+  }
+}
+
 export function duckdbLoadSettings(
   memoryLimit = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ): Record<string, string> {
