@@ -23,6 +23,8 @@ describe('loadConfig', () => {
     expect(config.intake.port).toBe(3000);
     expect(config.sinks.default).toBe('duckdb');
     expect(config.sinks.duckdbPath).toBe(path.resolve('data/fsx.duckdb'));
+    expect(config.sinks.newFields).toBe('columns');
+    expect(loadConfig({ SINK_NEW_FIELDS: 'extras' }).sinks.newFields).toBe('extras');
   });
 
   it('names every bad variable and what is wrong with it', () => {
@@ -31,6 +33,7 @@ describe('loadConfig', () => {
       REDIS_URL: 'localhost:6379',
       QUOTA_BURST: '-1',
       DEFAULT_SINK: 'oracle',
+      SINK_NEW_FIELDS: 'drop',
     });
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -38,6 +41,7 @@ describe('loadConfig', () => {
         'REDIS_URL: must be a URL starting with redis:// or rediss://',
         'QUOTA_BURST: must be greater than 0',
         'DEFAULT_SINK: must be one of duckdb, postgres, files',
+        'SINK_NEW_FIELDS: must be columns or extras',
       ]),
     );
   });

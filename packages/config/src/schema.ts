@@ -70,6 +70,10 @@ export const envSchema = z.object({
     .string()
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must look like 256MB or 2GB')
     .default('256MB'),
+  /** Where fields FullStory starts sending go: their own columns, or one JSON `extras` column. */
+  SINK_NEW_FIELDS: z
+    .enum(['columns', 'extras'], { message: 'must be columns or extras' })
+    .default('columns'),
   FILES_DIR: z.string().min(1).optional(),
   FILES_FORMAT: z
     .enum(['parquet', 'ndjson'], { message: 'must be parquet or ndjson' })
@@ -156,6 +160,7 @@ export interface FsxConfig {
     postgresUrl?: string;
     filesDir: string;
     filesFormat: 'parquet' | 'ndjson';
+    newFields: 'columns' | 'extras';
   };
 }
 
@@ -231,6 +236,7 @@ export const configSchema = envSchema
         duckdbMemoryLimit: env.DUCKDB_MEMORY_LIMIT,
         filesDir: path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files')),
         filesFormat: env.FILES_FORMAT,
+        newFields: env.SINK_NEW_FIELDS,
         ...(env.DATABASE_URL ? { postgresUrl: env.DATABASE_URL } : {}),
       },
     };

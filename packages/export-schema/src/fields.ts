@@ -145,6 +145,11 @@ const KNOWN: Record<ExportKind, Map<string, FieldType>> = {
   individuals: new Map(INDIVIDUAL_FIELDS.map((f) => [f.name, f.type])),
 };
 
+/** Whether `name` is one of FullStory's documented fields for `kind` (not a custom or new one). */
+export function isCatalogField(kind: ExportKind, name: string): boolean {
+  return KNOWN[kind].has(name);
+}
+
 /** The type of any field that can appear in an export of `kind`; unknown fields are text. */
 export function fieldType(kind: ExportKind, name: string): FieldType {
   return KNOWN[kind].get(name) ?? customFieldType(name) ?? 'string';

@@ -6,5 +6,6 @@ export {
   type FieldType,
   fieldType,
   INDIVIDUAL_FIELDS,
+  isCatalogField,
 } from './fields.js';
 export { canonicalRow, canonicalValue, type RawValue, RowDigest } from './row-digest.js';

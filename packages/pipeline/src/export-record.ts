@@ -37,6 +37,8 @@ export interface ExportRecord {
   rowsRejected?: number;
   warning?: string;
   newColumns?: string[];
+  /** Fields the sink kept in its JSON `extras` column (SINK_NEW_FIELDS=extras). */
+  extraFields?: string[];
   bytes?: number;
   polls: number;
   recreates: number;
@@ -85,6 +87,7 @@ export function publicView(record: ExportRecord) {
     },
     bytes: record.bytes ?? null,
     newColumns: record.newColumns ?? [],
+    extraFields: record.extraFields ?? [],
     step: record.step,
     callbackUrl: record.callbackUrl ?? null,
   };

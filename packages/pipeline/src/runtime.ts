@@ -25,16 +25,16 @@ export function availableSinks(config: FsxConfig): SinkKind[] {
 }
 
 function createSink(name: string, config: FsxConfig): Sink {
-  const memoryLimit = config.sinks.duckdbMemoryLimit;
-  if (name === 'duckdb') return new DuckDbSink({ path: config.sinks.duckdbPath, memoryLimit });
+  const shared = { memoryLimit: config.sinks.duckdbMemoryLimit, newFields: config.sinks.newFields };
+  if (name === 'duckdb') return new DuckDbSink({ path: config.sinks.duckdbPath, ...shared });
   if (name === 'files')
     return new FilesSink({
       dir: config.sinks.filesDir,
       format: config.sinks.filesFormat,
-      memoryLimit,
+      ...shared,
     });
   if (name === 'postgres' && config.sinks.postgresUrl)
-    return new PostgresSink({ connectionString: config.sinks.postgresUrl, memoryLimit });
+    return new PostgresSink({ connectionString: config.sinks.postgresUrl, ...shared });
   throw new ExportFailedError(`sink "${name}" is not configured here`);
 }
 

@@ -5,13 +5,14 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
 import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
 import {
+  EXTRAS_COLUMN,
   type FileColumn,
   type FileReader,
   loadWithCarefulRetry,
   openFileReader,
   withSpeculation,
 } from './file-reader.js';
-import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
+import { type LoadInput, type LoadResult, type NewFields, type Sink, SinkError } from './sink.js';
 import { DUCKDB_TYPES, duckdbLoadSettings, ident, onOneThread } from './sql.js';
 
 export interface DuckDbSinkOptions {
@@ -21,6 +22,8 @@ export interface DuckDbSinkOptions {
   lockWaitMs?: number;
   /** DuckDB's memory cap during a load. @defaultValue '256MB' */
   memoryLimit?: string;
+  /** Where fields the table has no column for go. @defaultValue 'columns' */
+  newFields?: NewFields;
 }
 
 const TABLES: Record<ExportKind, string> = { events: 'events', individuals: 'individuals' };
@@ -148,17 +151,18 @@ export class DuckDbSink implements Sink, EventStore {
     let reader: FileReader | undefined;
     try {
       const have = await this.tableColumns(db, table);
+      const extras = this.options.newFields === 'extras';
+      // With extras, the table's own `extras` column is not one of the file's fields.
+      const notFields = extras ? [...SYSTEM_COLUMNS, EXTRAS_COLUMN] : SYSTEM_COLUMNS;
       reader = await openFileReader(db, input, {
         careful,
-        speculate: beside && {
-          beside,
-          known: [...have].filter((c) => !SYSTEM_COLUMNS.includes(c)),
-        },
+        speculate: beside && { beside, known: [...have].filter((c) => !notFields.includes(c)) },
+        ...(extras ? { extras: { columns: have } } : {}),
       });
       for (const name of await this.ensureColumns(db, table, have, reader.columns)) added.add(name);
       await db.run(QUARANTINE_DDL);
       const loaded = await this.replaceRows(db, input, table, reader);
-      return loaded && { ...loaded, newColumns: [...added] };
+      return loaded && { ...loaded, newColumns: [...added], extraFields: reader.extraFields };
     } catch (error) {
       beside?.interrupt(); // The load failed: the careful retry need not wait for the key pass.
       throw error;

@@ -7,6 +7,7 @@ import {
   type FieldType,
   fieldType,
   INDIVIDUAL_FIELDS,
+  isCatalogField,
 } from '@fsx/export-schema';
 import { jsonArrayToNdjson } from './json-array-lines.js';
 import { type LoadInput, SinkError } from './sink.js';
@@ -34,9 +35,14 @@ export interface FileReader {
    * speculating. Callers await it before committing, and before closing the connections.
    */
   unread: Promise<string[]>;
+  /** The file's fields gathered into the `extras` column (opened with `extras` only). */
+  extraFields: string[];
   /** Removes what the reader wrote to disk; callers call it when the load is over. */
   dispose(): Promise<void>;
 }
+
+/** The JSON column that holds, with `extras`, the fields the table has no column for. */
+export const EXTRAS_COLUMN = 'extras';
 
 /**
  * DuckDB's CSV read buffer: 4 MiB instead of its 32 MB (16 times the 2 MiB longest line). Under
@@ -152,7 +158,7 @@ async function carefulNdjsonReader(
   db: DuckDBConnection,
   input: LoadInput,
   columns: FileColumn[],
-): Promise<Omit<FileReader, 'unread'>> {
+): Promise<Omit<FileReader, 'unread' | 'extraFields'>> {
   const { parsed, bad } = lineChecks(input, columns);
   const id = randomUUID();
   const passed = `${input.file}.${process.pid}.${id}.careful.ndjson.zst`;
@@ -199,7 +205,7 @@ function csvReader(
   input: LoadInput,
   columns: FileColumn[],
   careful: boolean,
-): Omit<FileReader, 'unread' | 'dispose'> {
+): Omit<FileReader, 'unread' | 'extraFields' | 'dispose'> {
   const file = literal(input.file);
   const timestampsAsText = columns.map((c) =>
     c.type === 'timestamp' ? { ...c, type: 'string' as const } : c,
@@ -264,6 +270,11 @@ export async function openFileReader(
     asText?: boolean;
     /** JSON's fast path only: see Speculation. */
     speculate?: Speculation;
+    /**
+     * Gather the fields that are neither FullStory's documented ones nor among `columns` (the
+     * table's) into one JSON `extras` column, instead of a column each.
+     */
+    extras?: { columns: ReadonlySet<string> };
   } = {},
 ): Promise<FileReader> {
   const careful = options.careful ?? false;
@@ -278,22 +289,67 @@ export async function openFileReader(
               : await fileColumns(db, input),
           unread: settled,
         };
-  const columns = names.map((name) => ({ name, type: fieldType(input.kind as ExportKind, name) }));
+  const kind = input.kind as ExportKind;
+  const extra = new Set(
+    options.extras
+      ? names.filter(
+          (name) =>
+            name === EXTRAS_COLUMN ||
+            !(isCatalogField(kind, name) || options.extras?.columns.has(name)),
+        )
+      : [],
+  );
+  // JSON keeps an extra field's value as sent (a number of any size, an object); CSV has only
+  // text, typed by the field's suffix as its own column would be.
+  const columns = names.map((name) => ({
+    name,
+    type: extra.has(name) && input.format !== 'csv' ? ('json' as const) : fieldType(kind, name),
+  }));
+  const reader = await readerFor(db, input, columns, careful, options.asText ? extra : undefined);
+  return gatherExtras({ ...reader, unread }, [...extra]);
+}
+
+/** The reader for `columns` of the file; `asTextBut`: every JSON value as text, but those. */
+async function readerFor(
+  db: DuckDBConnection,
+  input: LoadInput,
+  columns: FileColumn[],
+  careful: boolean,
+  asTextBut: Set<string> | undefined,
+): Promise<Omit<FileReader, 'unread' | 'extraFields'>> {
   const file = literal(input.file);
   const nothingToDispose = async () => {};
   if (input.format === 'csv')
-    return { ...csvReader(input, columns, careful), unread, dispose: nothingToDispose };
-  if (input.format === 'ndjson' && careful)
-    return { ...(await carefulNdjsonReader(db, input, columns)), unread };
+    return { ...csvReader(input, columns, careful), dispose: nothingToDispose };
+  if (input.format === 'ndjson' && careful) return carefulNdjsonReader(db, input, columns);
   // One JSON array: a malformed element breaks the document; withCarefulRetry then splits it.
   const layout = input.format === 'json' ? 'array' : 'newline_delimited';
-  const readAs = options.asText ? columns.map((c) => ({ ...c, type: 'string' as const })) : columns;
+  const readAs = asTextBut
+    ? columns.map((c) => (asTextBut.has(c.name) ? c : { ...c, type: 'string' as const }))
+    : columns;
   return {
     columns,
     rows: `read_json(${file}, format = '${layout}', columns = ${typeList(readAs)})`,
     rejects: '(SELECT NULL::BIGINT AS line, NULL AS reason, NULL AS raw WHERE false)',
-    unread,
     dispose: nothingToDispose,
+  };
+}
+
+/**
+ * `reader` with the fields named in `extra` folded into one JSON object per row, in the
+ * `extras` column: only the fields a row has (a JSON null is no value), NULL for a row with none.
+ */
+function gatherExtras(reader: Omit<FileReader, 'extraFields'>, extra: string[]): FileReader {
+  if (extra.length === 0) return { ...reader, extraFields: [] };
+  const entries = extra.map((name) => `{'k': ${literal(name)}, 'v': to_json(${ident(name)})}`);
+  const object = `to_json(map_from_entries(list_filter([${entries.join(', ')}], e -> e.v IS NOT NULL)))`;
+  const none = extra.map((name) => `${ident(name)} IS NULL`).join(' AND ');
+  const kept = reader.columns.filter((c) => !extra.includes(c.name));
+  return {
+    ...reader,
+    columns: [...kept, { name: EXTRAS_COLUMN, type: 'json' }],
+    rows: `(SELECT * EXCLUDE (${extra.map(ident).join(', ')}), CASE WHEN ${none} THEN NULL ELSE ${object} END AS ${ident(EXTRAS_COLUMN)} FROM ${reader.rows})`,
+    extraFields: extra,
   };
 }
 

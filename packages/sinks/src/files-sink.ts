@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import { type FileReader, loadWithCarefulRetry, openFileReader } from './file-reader.js';
-import type { LoadInput, LoadResult, Sink } from './sink.js';
+import type { LoadInput, LoadResult, NewFields, Sink } from './sink.js';
 import { DUCKDB_TYPES, duckdbLoadSettings, ident, literal } from './sql.js';
 
 export type FilesFormat = 'parquet' | 'ndjson';
@@ -14,6 +14,11 @@ export interface FilesSinkOptions {
   format?: FilesFormat;
   /** DuckDB's memory cap while converting. @defaultValue '256MB' */
   memoryLimit?: string;
+  /**
+   * Where fields outside FullStory's catalog go: their own columns, or one JSON `extras`
+   * column. @defaultValue 'columns'
+   */
+  newFields?: NewFields;
 }
 
 const TIME_FIELD: Record<ExportKind, string> = {
@@ -60,7 +65,10 @@ export class FilesSink implements Sink {
     const db = await instance.connect();
     let reader: FileReader | undefined;
     try {
-      reader = await openFileReader(db, input, { careful });
+      reader = await openFileReader(db, input, {
+        careful,
+        ...(this.options.newFields === 'extras' ? { extras: { columns: new Set<string>() } } : {}),
+      });
       const timeField = reader.columns.some((c) => c.name === TIME_FIELD[input.kind])
         ? ident(TIME_FIELD[input.kind])
         : 'NULL';
@@ -90,7 +98,12 @@ export class FilesSink implements Sink {
       const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`)).getRowObjectsJS();
       await this.publish(temp, tableDir, input.exportId);
       await this.writeQuarantine(input.exportId, rejects);
-      return { rows: copied.rowsChanged, rejected: rejects.length, newColumns: [] };
+      return {
+        rows: copied.rowsChanged,
+        rejected: rejects.length,
+        newColumns: [],
+        extraFields: reader.extraFields,
+      };
     } finally {
       await reader?.dispose();
       db.closeSync();

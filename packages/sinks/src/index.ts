@@ -3,4 +3,11 @@ export type { EventRecord, EventStore } from './event-tables.js';
 export { type FilesFormat, FilesSink, type FilesSinkOptions } from './files-sink.js';
 export { createExportGunzip } from './gunzip.js';
 export { PostgresSink, type PostgresSinkOptions } from './postgres-sink.js';
-export { type FileFormat, type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
+export {
+  type FileFormat,
+  type LoadInput,
+  type LoadResult,
+  type NewFields,
+  type Sink,
+  SinkError,
+} from './sink.js';

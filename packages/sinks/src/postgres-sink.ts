@@ -19,7 +19,7 @@ import {
   withCarefulRetry,
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
-import { type LoadInput, type LoadResult, type Sink, SinkError } from './sink.js';
+import { type LoadInput, type LoadResult, type NewFields, type Sink, SinkError } from './sink.js';
 import { duckdbLoadSettings, ident, literal } from './sql.js';
 
 const PG_TYPES: Record<FieldType, string> = {
@@ -46,6 +46,8 @@ export interface PostgresSinkOptions {
   schema?: string;
   /** DuckDB's memory cap while it reads the staged file. @defaultValue '256MB' */
   memoryLimit?: string;
+  /** Where fields the table has no column for go. @defaultValue 'columns' */
+  newFields?: NewFields;
   /** Test hook: runs after the new rows are copied in, before the transaction commits. */
   beforeCommit?: (client: pg.PoolClient) => Promise<void>;
 }
@@ -186,17 +188,32 @@ export class PostgresSink implements Sink, EventStore {
     const db = await instance.connect();
     let reader: FileReader | undefined;
     try {
-      reader = await openFileReader(db, input, { careful, asText: true });
+      reader = await openFileReader(db, input, {
+        careful,
+        asText: true,
+        ...(this.options.newFields === 'extras'
+          ? { extras: { columns: await this.tableColumns(input.kind) } }
+          : {}),
+      });
       for (const name of await this.ensureColumns(input.kind, reader.columns)) added.add(name);
-      const source =
-        input.format === 'csv' && !careful ? csvAsIs(input) : throughDuckDb(db, input, reader);
+      // A CSV file goes in as it is unless some of its columns are gathered into `extras`.
+      const asIs = input.format === 'csv' && !careful && reader.extraFields.length === 0;
+      const source = asIs ? csvAsIs(input) : throughDuckDb(db, input, reader);
       const { rows, rejected } = await this.replaceRows(input, reader.columns, source);
-      return { rows, rejected, newColumns: [...added] };
+      return { rows, rejected, newColumns: [...added], extraFields: reader.extraFields };
     } finally {
       await reader?.dispose();
       db.closeSync();
       instance.closeSync();
     }
+  }
+
+  private async tableColumns(kind: ExportKind): Promise<Set<string>> {
+    const existing = await this.pool.query<{ column_name: string }>(
+      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+      [this.options.schema ?? 'public', TABLES[kind]],
+    );
+    return new Set(existing.rows.map((r) => r.column_name));
   }
 
   private async ensureColumns(kind: ExportKind, columns: FileColumn[]): Promise<string[]> {

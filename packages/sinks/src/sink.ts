@@ -2,6 +2,12 @@ import type { ExportKind } from '@fsx/export-schema';
 
 export type FileFormat = 'json' | 'ndjson' | 'csv';
 
+/**
+ * Where a field the table has no column for goes: a column of its own (`columns`), or, with
+ * `extras`, one JSON `extras` column per row holding every such field as FullStory sent it.
+ */
+export type NewFields = 'columns' | 'extras';
+
 export interface LoadInput {
   /** fsx's export id: a re-run of the same export replaces exactly these rows. */
   exportId: string;
@@ -17,6 +23,8 @@ export interface LoadResult {
   rejected: number;
   /** Columns this load added to the table (fields FullStory started sending). */
   newColumns: string[];
+  /** Fields this export carried in the `extras` column (only when new fields go there). */
+  extraFields: string[];
 }
 
 /** Where exports land. Every load is all-or-nothing and replaces that export's earlier rows. */

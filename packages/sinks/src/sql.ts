@@ -20,10 +20,6 @@ export const DUCKDB_TYPES: Record<FieldType, string> = {
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '256MB';
 
 /**
- * DuckDB settings for a load: a memory cap so a big export streams instead of filling RAM (DuckDB
- * spills to disk past it), and no insertion-order guarantee, which lets it stream in parallel.
- */
-/**
  * Runs `work` with DuckDB on one thread, then back to its default. `threads` is a setting of the
  * whole instance: only for work that has the instance to itself.
  */
@@ -36,6 +32,10 @@ export async function onOneThread<T>(db: DuckDBConnection, work: () => Promise<T
   }
 }
 
+/**
+ * DuckDB settings for a load: a memory cap so a big export streams instead of filling RAM (DuckDB
+ * spills to disk past it), and no insertion-order guarantee, which lets it stream in parallel.
+ */
 export function duckdbLoadSettings(
   memoryLimit = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ): Record<string, string> {

@@ -36,6 +36,7 @@ export const ingestStage: StageHandler = async (run) => {
         }
       : {}),
     ...(result.newColumns.length > 0 ? { newColumns: result.newColumns } : {}),
+    ...(result.extraFields.length > 0 ? { extraFields: result.extraFields } : {}),
     stagedFile: null,
     download: null,
   });
