@@ -46,6 +46,25 @@ describe.each(['parquet', 'ndjson'] as const)('FilesSink (%s)', (format) => {
   });
 });
 
+describe('FilesSink new columns', () => {
+  it('reports the columns no earlier load of the table wrote, as a table sink would', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { writeFile } = await import('node:fs/promises');
+    const sink = new FilesSink({ dir: path.join(dir, 'columns') });
+    const load = async (exportId: string, row: string) => {
+      const staged = path.join(dir, `${exportId}.ndjson.gz`);
+      await writeFile(staged, gzipSync(row));
+      return (await sink.load({ exportId, kind: 'events', format: 'ndjson', file: staged }))
+        .newColumns;
+    };
+    const row = '{"IndvId":1,"EventStart":"2026-11-01T00:00:00Z"';
+    expect(await load('c1', `${row}}`)).toEqual(['IndvId', 'EventStart']);
+    expect(await load('c2', `${row}}`)).toEqual([]);
+    expect(await load('c3', `${row},"evt_new_str":"x"}`)).toEqual(['evt_new_str']);
+    expect(await load('c4', `${row},"evt_new_str":"y"}`)).toEqual([]);
+  });
+});
+
 describe('FilesSink quarantine', () => {
   it('keeps unreadable rows in a quarantine file with the reason', async () => {
     const { gzipSync } = await import('node:zlib');

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
@@ -101,7 +101,10 @@ export class FilesSink implements Sink {
       return {
         rows: copied.rowsChanged,
         rejected: rejects.length,
-        newColumns: [],
+        newColumns: await this.addColumns(
+          input.kind,
+          reader.columns.map((c) => c.name),
+        ),
         extraFields: reader.extraFields,
       };
     } finally {
@@ -127,6 +130,27 @@ export class FilesSink implements Sink {
         await rm(file, { force: true });
     }
     return written;
+  }
+
+  /**
+   * Files have no table to alter, so the columns any load of `kind` has written are listed in
+   * `<dir>/_schema/<kind>.json`; returns those of `columns` the list did not have, and adds them.
+   * (Two loads at once may both report a column; neither loses a row.)
+   */
+  private async addColumns(kind: ExportKind, columns: string[]): Promise<string[]> {
+    const file = path.join(this.options.dir, '_schema', `${kind}.json`);
+    const known = new Set<string>(
+      await readFile(file, 'utf8')
+        .then((text) => JSON.parse(text) as string[])
+        .catch(() => []),
+    );
+    const added = columns.filter((c) => !known.has(c));
+    if (added.length === 0) return [];
+    await mkdir(path.dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify([...known, ...added]));
+    await rename(temp, file);
+    return added;
   }
 
   private async writeQuarantine(
