@@ -24,6 +24,8 @@ export interface DuckDbSinkOptions {
   memoryLimit?: string;
   /** Where fields the table has no column for go. @defaultValue 'columns' */
   newFields?: NewFields;
+  /** Test hook: runs after the new rows are inserted, before the transaction commits. */
+  beforeCommit?: () => Promise<void>;
 }
 
 const TABLES: Record<ExportKind, string> = { events: 'events', individuals: 'individuals' };
@@ -193,6 +195,7 @@ export class DuckDbSink implements Sink, EventStore {
         await db.run('ROLLBACK');
         return undefined;
       }
+      await this.options.beforeCommit?.();
       await db.run('COMMIT');
       return { rows: Number(inserted.rowsChanged), rejected };
     } catch (error) {
