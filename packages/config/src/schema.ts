@@ -70,6 +70,12 @@ export const envSchema = z.object({
     .string()
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must look like 256MB or 2GB')
     .default('256MB'),
+  /** DuckDB's threads while loading; unset, one per core, as many as the memory limit feeds. */
+  DUCKDB_THREADS: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .positive('must be greater than 0')
+    .optional(),
   /** Where fields FullStory starts sending go: their own columns, or one JSON `extras` column. */
   SINK_NEW_FIELDS: z
     .enum(['columns', 'extras'], { message: 'must be columns or extras' })
@@ -157,6 +163,7 @@ export interface FsxConfig {
     default: SinkKind;
     duckdbPath: string;
     duckdbMemoryLimit: string;
+    duckdbThreads?: number;
     postgresUrl?: string;
     filesDir: string;
     filesFormat: 'parquet' | 'ndjson';
@@ -234,6 +241,7 @@ export const configSchema = envSchema
         default: env.DEFAULT_SINK,
         duckdbPath: path.resolve(env.DUCKDB_PATH ?? path.join(dataDir, 'fsx.duckdb')),
         duckdbMemoryLimit: env.DUCKDB_MEMORY_LIMIT,
+        ...(env.DUCKDB_THREADS ? { duckdbThreads: env.DUCKDB_THREADS } : {}),
         filesDir: path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files')),
         filesFormat: env.FILES_FORMAT,
         newFields: env.SINK_NEW_FIELDS,

@@ -25,7 +25,11 @@ export function availableSinks(config: FsxConfig): SinkKind[] {
 }
 
 function createSink(name: string, config: FsxConfig): Sink {
-  const shared = { memoryLimit: config.sinks.duckdbMemoryLimit, newFields: config.sinks.newFields };
+  const shared = {
+    memoryLimit: config.sinks.duckdbMemoryLimit,
+    ...(config.sinks.duckdbThreads ? { threads: config.sinks.duckdbThreads } : {}),
+    newFields: config.sinks.newFields,
+  };
   if (name === 'duckdb') return new DuckDbSink({ path: config.sinks.duckdbPath, ...shared });
   if (name === 'files')
     return new FilesSink({

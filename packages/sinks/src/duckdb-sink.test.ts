@@ -24,6 +24,7 @@ describe('DuckDbSink', () => {
     const sink = new DuckDbSink({ path: path.join(dir, `${kind}-${format}.duckdb`) });
     const result = await sink.load({ exportId: 'exp-1', kind, format, file });
     expect(result.rows).toBe(700);
+    expect(result.carefulBecause).toBeUndefined(); // A clean file loads on the fast path.
     expect(await sink.digest(kind, 'exp-1')).toEqual({ count: 700, hash: generated.hash });
   });
 

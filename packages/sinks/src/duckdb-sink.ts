@@ -13,15 +13,19 @@ import {
   withSpeculation,
 } from './file-reader.js';
 import { type LoadInput, type LoadResult, type NewFields, type Sink, SinkError } from './sink.js';
-import { DUCKDB_TYPES, duckdbLoadSettings, ident, onOneThread } from './sql.js';
+import {
+  DUCKDB_TYPES,
+  type DuckDbLoadOptions,
+  duckdbLoadSettings,
+  ident,
+  onOneThread,
+} from './sql.js';
 
-export interface DuckDbSinkOptions {
+export interface DuckDbSinkOptions extends DuckDbLoadOptions {
   /** The database file; `:memory:` for tests. */
   path: string;
   /** How long to wait for another process's write lock on the file. @defaultValue 30000 */
   lockWaitMs?: number;
-  /** DuckDB's memory cap during a load. @defaultValue '256MB' */
-  memoryLimit?: string;
   /** Where fields the table has no column for go. @defaultValue 'columns' */
   newFields?: NewFields;
   /** Test hook: runs after the new rows are inserted, before the transaction commits. */
@@ -48,10 +52,7 @@ export class DuckDbSink implements Sink, EventStore {
 
   private async open(): Promise<{ connection: DuckDBConnection; instance: DuckDBInstance }> {
     if (this.options.path === ':memory:') {
-      this.instance ??= await DuckDBInstance.create(
-        ':memory:',
-        duckdbLoadSettings(this.options.memoryLimit),
-      );
+      this.instance ??= await DuckDBInstance.create(':memory:', duckdbLoadSettings(this.options));
       return { connection: await this.instance.connect(), instance: this.instance };
     }
     await mkdir(path.dirname(this.options.path), { recursive: true });
@@ -60,7 +61,7 @@ export class DuckDbSink implements Sink, EventStore {
       try {
         const instance = await DuckDBInstance.create(
           this.options.path,
-          duckdbLoadSettings(this.options.memoryLimit),
+          duckdbLoadSettings(this.options),
         );
         this.instance = instance;
         return { connection: await instance.connect(), instance };

@@ -71,6 +71,8 @@ describe.each(['duckdb', 'postgres'] as const)('%s sink fidelity', (kind) => {
     });
     expect(result.rows).toBe(4);
     expect(result.rejected).toBe(2);
+    // DuckDB's reason for refusing the fast path, for the ingest stage's log.
+    expect(result.carefulBecause).toMatch(/\w/);
     expect(result.newColumns).toEqual(
       expect.arrayContaining(['evt_brand_new_str', 'SomeFutureField']),
     );

@@ -10,7 +10,7 @@ import {
   isCatalogField,
 } from '@fsx/export-schema';
 import { jsonArrayToNdjson } from './json-array-lines.js';
-import { type LoadInput, SinkError } from './sink.js';
+import { type LoadInput, type LoadResult, SinkError } from './sink.js';
 import { DUCKDB_TYPES, ident, literal, onOneThread } from './sql.js';
 
 export interface FileColumn {
@@ -367,18 +367,21 @@ export async function withSpeculation<T>(
 }
 
 /**
- * Runs `load` on the fast path, and once more on the careful path if DuckDB refused the file. A
- * JSON array is read carefully as NDJSON, one element a line (see JsonArrayLines), so a broken
- * element is quarantined like a broken line instead of failing the export.
+ * Runs `load` on the fast path, and once more on the careful path if DuckDB refused the file,
+ * saying why in `carefulBecause`. A JSON array is read carefully as NDJSON, one element a line
+ * (see JsonArrayLines), so a broken element is quarantined like a broken line instead of failing
+ * the export.
  */
-export async function withCarefulRetry<T>(
+export async function withCarefulRetry(
   input: LoadInput,
-  load: (input: LoadInput, careful: boolean) => Promise<T>,
-): Promise<T> {
+  load: (input: LoadInput, careful: boolean) => Promise<LoadResult>,
+): Promise<LoadResult> {
   try {
     return await load(input, false);
   } catch (error) {
-    if (input.format !== 'json') return load(input, true);
+    // The start of DuckDB's message says why; its tail may quote whole rows of the export.
+    const carefulBecause = (error instanceof Error ? error.message : String(error)).slice(0, 300);
+    if (input.format !== 'json') return { ...(await load(input, true)), carefulBecause };
     const lines = `${input.file}.${process.pid}.${randomUUID()}.careful.ndjson.gz`;
     try {
       try {
@@ -386,7 +389,7 @@ export async function withCarefulRetry<T>(
       } catch {
         throw error; // Not an array that can be split: DuckDB's reason is the one to report.
       }
-      return await load({ ...input, format: 'ndjson', file: lines }, true);
+      return { ...(await load({ ...input, format: 'ndjson', file: lines }, true)), carefulBecause };
     } finally {
       await rm(lines, { force: true });
     }
@@ -396,11 +399,11 @@ export async function withCarefulRetry<T>(
 /**
  * A whole sink load: the careful retry, and a final failure reported as a SinkError naming `what`.
  */
-export async function loadWithCarefulRetry<T>(
+export async function loadWithCarefulRetry(
   input: LoadInput,
   what: string,
-  load: (input: LoadInput, careful: boolean) => Promise<T>,
-): Promise<T> {
+  load: (input: LoadInput, careful: boolean) => Promise<LoadResult>,
+): Promise<LoadResult> {
   try {
     return await withCarefulRetry(input, load);
   } catch (error) {

@@ -4,16 +4,14 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import { type FileReader, loadWithCarefulRetry, openFileReader } from './file-reader.js';
 import type { LoadInput, LoadResult, NewFields, Sink } from './sink.js';
-import { DUCKDB_TYPES, duckdbLoadSettings, ident, literal } from './sql.js';
+import { DUCKDB_TYPES, type DuckDbLoadOptions, duckdbLoadSettings, ident, literal } from './sql.js';
 
 export type FilesFormat = 'parquet' | 'ndjson';
 
-export interface FilesSinkOptions {
+export interface FilesSinkOptions extends DuckDbLoadOptions {
   dir: string;
   /** @defaultValue 'parquet' */
   format?: FilesFormat;
-  /** DuckDB's memory cap while converting. @defaultValue '256MB' */
-  memoryLimit?: string;
   /**
    * Where fields outside FullStory's catalog go: their own columns, or one JSON `extras`
    * column. @defaultValue 'columns'
@@ -58,10 +56,7 @@ export class FilesSink implements Sink {
     const tableDir = path.join(this.options.dir, input.kind);
     await mkdir(tableDir, { recursive: true });
     const temp = await mkdtemp(path.join(this.options.dir, '.incoming-'));
-    const instance = await DuckDBInstance.create(
-      ':memory:',
-      duckdbLoadSettings(this.options.memoryLimit),
-    );
+    const instance = await DuckDBInstance.create(':memory:', duckdbLoadSettings(this.options));
     const db = await instance.connect();
     let reader: FileReader | undefined;
     try {
@@ -181,10 +176,7 @@ export class FilesSink implements Sink {
       path.basename(f).startsWith(`${exportId}_`),
     );
     if (files.length === 0) return digest.toJSON();
-    const instance = await DuckDBInstance.create(
-      ':memory:',
-      duckdbLoadSettings(this.options.memoryLimit),
-    );
+    const instance = await DuckDBInstance.create(':memory:', duckdbLoadSettings(this.options));
     const db = await instance.connect();
     try {
       const list = `[${files.map(literal).join(', ')}]`;

@@ -20,7 +20,7 @@ import {
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
 import { type LoadInput, type LoadResult, type NewFields, type Sink, SinkError } from './sink.js';
-import { duckdbLoadSettings, ident, literal } from './sql.js';
+import { type DuckDbLoadOptions, duckdbLoadSettings, ident, literal } from './sql.js';
 
 const PG_TYPES: Record<FieldType, string> = {
   int64: 'BIGINT',
@@ -40,12 +40,10 @@ const SYSTEM_COLUMNS = new Set(['export_id', 'loaded_at']);
 const EXPORT_ID_SETTING = 'fsx.export_id';
 const EXPORT_ID_DEFAULT = `current_setting('${EXPORT_ID_SETTING}')`;
 
-export interface PostgresSinkOptions {
+export interface PostgresSinkOptions extends DuckDbLoadOptions {
   connectionString: string;
   /** @defaultValue 'public' */
   schema?: string;
-  /** DuckDB's memory cap while it reads the staged file. @defaultValue '256MB' */
-  memoryLimit?: string;
   /** Where fields the table has no column for go. @defaultValue 'columns' */
   newFields?: NewFields;
   /** Test hook: runs after the new rows are copied in, before the transaction commits. */
@@ -181,10 +179,7 @@ export class PostgresSink implements Sink, EventStore {
     careful: boolean,
     added: Set<string>,
   ): Promise<LoadResult> {
-    const instance = await DuckDBInstance.create(
-      ':memory:',
-      duckdbLoadSettings(this.options.memoryLimit),
-    );
+    const instance = await DuckDBInstance.create(':memory:', duckdbLoadSettings(this.options));
     const db = await instance.connect();
     let reader: FileReader | undefined;
     try {

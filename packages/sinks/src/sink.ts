@@ -25,6 +25,11 @@ export interface LoadResult {
   newColumns: string[];
   /** Fields this export carried in the `extras` column (only when new fields go there). */
   extraFields: string[];
+  /**
+   * Why DuckDB's reader refused the file, when the load then went the careful way (line by line,
+   * several times slower): a bad row, which the quarantine then holds, or a problem to fix.
+   */
+  carefulBecause?: string;
 }
 
 /** Where exports land. Every load is all-or-nothing and replaces that export's earlier rows. */

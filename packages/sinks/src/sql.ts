@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { FieldType } from '@fsx/export-schema';
 
@@ -20,24 +21,73 @@ export const DUCKDB_TYPES: Record<FieldType, string> = {
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '256MB';
 
 /**
- * Runs `work` with DuckDB on one thread, then back to its default. `threads` is a setting of the
- * whole instance: only for work that has the instance to itself.
+ * Runs `work` with DuckDB on one thread, then back to the thread count it had (RESET would go to
+ * one per core, not the load's own). `threads` is a setting of the whole instance: only for work
+ * that has the instance to itself.
  */
 export async function onOneThread<T>(db: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+  const before = await db.runAndReadAll(`SELECT current_setting('threads') AS n`);
+  const threads = Number(before.getRowObjectsJS()[0]?.n);
   await db.run('SET threads = 1');
   try {
     return await work();
   } finally {
-    await db.run('RESET threads').catch(() => undefined);
+    await db.run(`SET threads = ${threads}`).catch(() => undefined);
   }
 }
 
 /**
- * DuckDB settings for a load: a memory cap so a big export streams instead of filling RAM (DuckDB
- * spills to disk past it), and no insertion-order guarantee, which lets it stream in parallel.
+ * What one DuckDB thread of a load needs within the memory limit: each JSON reader thread holds
+ * 32 MiB buffers besides its share of the table being written. At the default 256MB (244 MiB),
+ * NDJSON loaded on three threads; on four, and so on a 4-core machine with one per core, its
+ * reads ran out of memory and every NDJSON export fell to the slow careful path.
  */
-export function duckdbLoadSettings(
-  memoryLimit = DEFAULT_DUCKDB_MEMORY_LIMIT,
-): Record<string, string> {
-  return { memory_limit: memoryLimit, preserve_insertion_order: 'false' };
+export const MIB_PER_LOAD_THREAD = 80;
+
+const UNIT_BYTES: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** Bytes in a DuckDB size setting (`256MB` is 256·10⁶ bytes, `1GiB` 2³⁰, as DuckDB reads them). */
+export function sizeBytes(size: string): number {
+  const [, amount, unit] = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(size) ?? [];
+  const scale = UNIT_BYTES[unit?.toLowerCase() ?? ''];
+  if (amount === undefined || scale === undefined) throw new Error(`not a size: ${size}`);
+  return Number(amount) * scale;
+}
+
+/** Threads for a load under `memoryLimit`: one per core, as many as the memory feeds. */
+export function loadThreads(memoryLimit: string, cores = os.availableParallelism()): number {
+  const fed = Math.floor(sizeBytes(memoryLimit) / (MIB_PER_LOAD_THREAD * 2 ** 20));
+  return Math.max(1, Math.min(cores, fed));
+}
+
+/**
+ * DuckDB settings for a load: a memory cap so a big export streams instead of filling RAM (DuckDB
+ * spills to disk past it), no more threads than that memory feeds (see MIB_PER_LOAD_THREAD), and
+ * no insertion-order guarantee, which lets it stream in parallel.
+ */
+export function duckdbLoadSettings(options: DuckDbLoadOptions): Record<string, string> {
+  const memoryLimit = options.memoryLimit ?? DEFAULT_DUCKDB_MEMORY_LIMIT;
+  return {
+    memory_limit: memoryLimit,
+    threads: String(options.threads ?? loadThreads(memoryLimit)),
+    preserve_insertion_order: 'false',
+  };
+}
+
+/** How much of the machine a sink's DuckDB may use while it loads. */
+export interface DuckDbLoadOptions {
+  /** DuckDB's memory cap during a load; it spills past it. @defaultValue '256MB' */
+  memoryLimit?: string;
+  /** DuckDB's threads during a load. @defaultValue one per core, as many as the memory feeds */
+  threads?: number;
 }

@@ -24,6 +24,12 @@ export const ingestStage: StageHandler = async (run) => {
     file,
   });
   await run.job.updateProgress(100);
+  if (result.carefulBecause) {
+    deps.logger.warn(
+      { exportId: record.id, reason: result.carefulBecause },
+      'the fast load was refused; loaded line by line instead',
+    );
+  }
   if (result.rejected > 0) {
     deps.logger.warn({ exportId: record.id, rejected: result.rejected }, 'rows quarantined');
   }
