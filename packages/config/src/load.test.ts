@@ -25,6 +25,8 @@ describe('loadConfig', () => {
     expect(config.sinks.duckdbPath).toBe(path.resolve('data/fsx.duckdb'));
     expect(config.sinks.newFields).toBe('columns');
     expect(loadConfig({ SINK_NEW_FIELDS: 'extras' }).sinks.newFields).toBe('extras');
+    expect(config.sinks.duckdbThreads).toBeUndefined(); // The sinks fit it to the memory limit.
+    expect(loadConfig({ DUCKDB_THREADS: '4' }).sinks.duckdbThreads).toBe(4);
   });
 
   it('names every bad variable and what is wrong with it', () => {
@@ -34,6 +36,7 @@ describe('loadConfig', () => {
       QUOTA_BURST: '-1',
       DEFAULT_SINK: 'oracle',
       SINK_NEW_FIELDS: 'drop',
+      DUCKDB_THREADS: '0',
     });
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -42,6 +45,7 @@ describe('loadConfig', () => {
         'QUOTA_BURST: must be greater than 0',
         'DEFAULT_SINK: must be one of duckdb, postgres, files',
         'SINK_NEW_FIELDS: must be columns or extras',
+        'DUCKDB_THREADS: must be greater than 0',
       ]),
     );
   });
