@@ -11,8 +11,13 @@ const limiter = new RateLimiter({
   quota: { burst: Number(burst), perMinute: Number(perMinute) },
   headroom: 0,
 });
-const go = Number(process.env.START_AT);
-await sleep(Math.max(0, go - Date.now()));
+// Start together: each process counts itself in and waits for the rest. A start time fixed by the
+// parent was missed on a busy CI machine (eight tsx processes on two cores), and a process that
+// started after the others had stopped was granted nothing.
+const ready = `${prefix}:hammer-ready`;
+await redis.incr(ready);
+while (Number(await redis.get(ready)) < Number(process.env.HAMMER_PROCESSES)) await sleep(5);
+const go = Date.now();
 const stopAt = go + Number(durationMs);
 let granted = 0;
 let denied = 0;
