@@ -12,22 +12,14 @@ import {
   openFileReader,
   withSpeculation,
 } from './file-reader.js';
-import { type LoadInput, type LoadResult, type NewFields, type Sink, SinkError } from './sink.js';
-import {
-  DUCKDB_TYPES,
-  type DuckDbLoadOptions,
-  duckdbLoadSettings,
-  ident,
-  onOneThread,
-} from './sql.js';
+import { type LoadInput, type LoadResult, type Sink, SinkError, type SinkOptions } from './sink.js';
+import { DUCKDB_TYPES, duckdbLoadSettings, ident, onOneThread } from './sql.js';
 
-export interface DuckDbSinkOptions extends DuckDbLoadOptions {
+export interface DuckDbSinkOptions extends SinkOptions {
   /** The database file; `:memory:` for tests. */
   path: string;
   /** How long to wait for another process's write lock on the file. @defaultValue 30000 */
   lockWaitMs?: number;
-  /** Where fields the table has no column for go. @defaultValue 'columns' */
-  newFields?: NewFields;
   /** Test hook: runs after the new rows are inserted, before the transaction commits. */
   beforeCommit?: () => Promise<void>;
 }

@@ -3,20 +3,15 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import { type FileReader, loadWithCarefulRetry, openFileReader } from './file-reader.js';
-import type { LoadInput, LoadResult, NewFields, Sink } from './sink.js';
-import { DUCKDB_TYPES, type DuckDbLoadOptions, duckdbLoadSettings, ident, literal } from './sql.js';
+import type { LoadInput, LoadResult, Sink, SinkOptions } from './sink.js';
+import { DUCKDB_TYPES, duckdbLoadSettings, ident, literal } from './sql.js';
 
 export type FilesFormat = 'parquet' | 'ndjson';
 
-export interface FilesSinkOptions extends DuckDbLoadOptions {
+export interface FilesSinkOptions extends SinkOptions {
   dir: string;
   /** @defaultValue 'parquet' */
   format?: FilesFormat;
-  /**
-   * Where fields outside FullStory's catalog go: their own columns, or one JSON `extras`
-   * column. @defaultValue 'columns'
-   */
-  newFields?: NewFields;
 }
 
 const TIME_FIELD: Record<ExportKind, string> = {

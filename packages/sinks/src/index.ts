@@ -10,4 +10,5 @@ export {
   type NewFields,
   type Sink,
   SinkError,
+  type SinkOptions,
 } from './sink.js';

@@ -19,8 +19,8 @@ import {
   withCarefulRetry,
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
-import { type LoadInput, type LoadResult, type NewFields, type Sink, SinkError } from './sink.js';
-import { type DuckDbLoadOptions, duckdbLoadSettings, ident, literal } from './sql.js';
+import { type LoadInput, type LoadResult, type Sink, SinkError, type SinkOptions } from './sink.js';
+import { duckdbLoadSettings, ident, literal } from './sql.js';
 
 const PG_TYPES: Record<FieldType, string> = {
   int64: 'BIGINT',
@@ -40,12 +40,10 @@ const SYSTEM_COLUMNS = new Set(['export_id', 'loaded_at']);
 const EXPORT_ID_SETTING = 'fsx.export_id';
 const EXPORT_ID_DEFAULT = `current_setting('${EXPORT_ID_SETTING}')`;
 
-export interface PostgresSinkOptions extends DuckDbLoadOptions {
+export interface PostgresSinkOptions extends SinkOptions {
   connectionString: string;
   /** @defaultValue 'public' */
   schema?: string;
-  /** Where fields the table has no column for go. @defaultValue 'columns' */
-  newFields?: NewFields;
   /** Test hook: runs after the new rows are copied in, before the transaction commits. */
   beforeCommit?: (client: pg.PoolClient) => Promise<void>;
 }

@@ -1,4 +1,5 @@
 import type { ExportKind } from '@fsx/export-schema';
+import type { DuckDbLoadOptions } from './sql.js';
 
 export type FileFormat = 'json' | 'ndjson' | 'csv';
 
@@ -7,6 +8,12 @@ export type FileFormat = 'json' | 'ndjson' | 'csv';
  * `extras`, one JSON `extras` column per row holding every such field as FullStory sent it.
  */
 export type NewFields = 'columns' | 'extras';
+
+/** What every sink takes from config besides where it writes. */
+export interface SinkOptions extends DuckDbLoadOptions {
+  /** Where fields the sink has no column for go. @defaultValue 'columns' */
+  newFields?: NewFields;
+}
 
 export interface LoadInput {
   /** fsx's export id: a re-run of the same export replaces exactly these rows. */
