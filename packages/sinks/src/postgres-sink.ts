@@ -185,7 +185,7 @@ export class PostgresSink implements Sink, EventStore {
         careful,
         asText: true,
         ...(this.options.newFields === 'extras'
-          ? { extras: { columns: await this.tableColumns(input.kind) } }
+          ? { extras: { columns: new Set((await this.tableColumns(input.kind)).keys()) } }
           : {}),
       });
       for (const name of await this.ensureColumns(input.kind, reader.columns)) added.add(name);
@@ -201,12 +201,16 @@ export class PostgresSink implements Sink, EventStore {
     }
   }
 
-  private async tableColumns(kind: ExportKind): Promise<Set<string>> {
-    const existing = await this.pool.query<{ column_name: string }>(
-      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+  /** The table's columns and their defaults, read on `client` (in its transaction) or the pool. */
+  private async tableColumns(
+    kind: ExportKind,
+    client: pg.Pool | pg.PoolClient = this.pool,
+  ): Promise<Map<string, string | null>> {
+    const existing = await client.query<{ column_name: string; column_default: string | null }>(
+      'SELECT column_name, column_default FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
       [this.options.schema ?? 'public', TABLES[kind]],
     );
-    return new Set(existing.rows.map((r) => r.column_name));
+    return new Map(existing.rows.map((r) => [r.column_name, r.column_default]));
   }
 
   private async ensureColumns(kind: ExportKind, columns: FileColumn[]): Promise<string[]> {
@@ -226,13 +230,8 @@ export class PostgresSink implements Sink, EventStore {
       );
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.table('events').replace('events', 'quarantine')} (
         export_id TEXT NOT NULL, table_name TEXT NOT NULL, line BIGINT, reason TEXT, raw TEXT)`);
-      const existing = await client.query<{ column_name: string; column_default: string | null }>(
-        'SELECT column_name, column_default FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
-        [this.options.schema ?? 'public', TABLES[kind]],
-      );
-      const have = new Set(existing.rows.map((r) => r.column_name));
-      const exportId = existing.rows.find((r) => r.column_name === 'export_id');
-      if (!exportId?.column_default?.includes(EXPORT_ID_SETTING)) {
+      const have = await this.tableColumns(kind, client);
+      if (!have.get('export_id')?.includes(EXPORT_ID_SETTING)) {
         // A table from an fsx before the setting: COPY no longer sends export_id.
         await client.query(
           `ALTER TABLE ${table} ALTER COLUMN export_id SET DEFAULT ${EXPORT_ID_DEFAULT}`,
