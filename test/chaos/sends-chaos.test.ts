@@ -84,9 +84,12 @@ describe('sends under chaos', () => {
         // A send with nothing pending stays so: only the others are asked again.
         const pending = ids.filter((id) => !settled.has(id));
         const views = await Promise.all(
-          pending.map(async (id) => (await http('GET', `${system.intakeUrl}/v1/sends/${id}`)).json),
+          pending.map(async (id) => ({
+            id,
+            view: (await http('GET', `${system.intakeUrl}/v1/sends/${id}`)).json,
+          })),
         );
-        for (const [i, view] of views.entries()) if (view.pending === 0) settled.add(pending[i]);
+        for (const { id, view } of views) if (view.pending === 0) settled.add(id);
         done = kills > 8 && settled.size === USERS / 250 + EVENTS / 10;
       }
       expect(done, `sends still pending after ${BUDGET_MS} ms`).toBe(true);
