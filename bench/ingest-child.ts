@@ -9,11 +9,18 @@ const [mode, file, format, target] = process.argv.slice(2) as [
   'json' | 'ndjson' | 'csv',
   string,
 ];
+// fsx's DuckDB sink under another memory limit than its default (it takes one thread per 80 MiB).
+const memoryLimit = process.env.BENCH_DUCKDB_MEMORY_LIMIT;
 const started = performance.now();
 let rows = 0;
 if (mode === 'fsx-duckdb') {
   rows = (
-    await new DuckDbSink({ path: target }).load({ exportId: 'bench', kind: 'events', format, file })
+    await new DuckDbSink({ path: target, ...(memoryLimit ? { memoryLimit } : {}) }).load({
+      exportId: 'bench',
+      kind: 'events',
+      format,
+      file,
+    })
   ).rows;
 } else if (mode === 'fsx-postgres') {
   const sink = new PostgresSink({ connectionString: target });

@@ -13,7 +13,7 @@ import {
   withSpeculation,
 } from './file-reader.js';
 import { type LoadInput, type LoadResult, type Sink, SinkError, type SinkOptions } from './sink.js';
-import { DUCKDB_TYPES, duckdbLoadSettings, ident, onOneThread } from './sql.js';
+import { DUCKDB_TYPES, duckdbLoadSettings, feedsTwoReaders, ident, onOneThread } from './sql.js';
 
 export interface DuckDbSinkOptions extends SinkOptions {
   /** The database file; `:memory:` for tests. */
@@ -108,10 +108,12 @@ export class DuckDbSink implements Sink, EventStore {
     // attempt that lands must still report them.
     const added = new Set<string>();
     return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (source, careful) =>
-      // A JSON array loads speculating (see Speculation). NDJSON does not: its load already
-      // keeps both cores busy, and the two queries together outgrow the memory limit.
-      withSpeculation(source.format === 'json' && !careful, (speculate) =>
-        this.loadOnce(source, careful, speculate, added),
+      // A JSON array loads speculating (see Speculation) where the memory feeds both queries.
+      // NDJSON does not: its load already keeps both cores busy, and the two queries together
+      // outgrow the memory limit.
+      withSpeculation(
+        source.format === 'json' && !careful && feedsTwoReaders(this.options),
+        (speculate) => this.loadOnce(source, careful, speculate, added),
       ),
     );
   }

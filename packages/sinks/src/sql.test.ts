@@ -4,7 +4,14 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { duckdbLoadSettings, literal, loadThreads, onOneThread, sizeBytes } from './sql.js';
+import {
+  duckdbLoadSettings,
+  feedsTwoReaders,
+  literal,
+  loadThreads,
+  onOneThread,
+  sizeBytes,
+} from './sql.js';
 
 describe('DuckDB load settings', () => {
   it('reads sizes as DuckDB does', () => {
@@ -20,6 +27,13 @@ describe('DuckDB load settings', () => {
     expect(loadThreads('1GB', 8)).toBe(8);
     expect(loadThreads('64MB', 8)).toBe(1);
     expect(duckdbLoadSettings({ threads: 5 }).threads).toBe('5');
+  });
+
+  it('runs two readers at once only with two threads, two cores and the memory for both', () => {
+    expect(feedsTwoReaders({}, 2)).toBe(true);
+    expect(feedsTwoReaders({ memoryLimit: '96MB' }, 8)).toBe(false);
+    expect(feedsTwoReaders({ memoryLimit: '1GB', threads: 1 }, 8)).toBe(false);
+    expect(feedsTwoReaders({ memoryLimit: '1GB' }, 1)).toBe(false);
   });
 
   it("on an 8-core machine, the default limit's threads read a big NDJSON file that one per core cannot", async () => {

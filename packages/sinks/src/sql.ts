@@ -71,6 +71,19 @@ export function loadThreads(memoryLimit: string, cores = os.availableParallelism
 }
 
 /**
+ * Whether a load may run two DuckDB readers at once (the speculative JSON-array load): two
+ * threads allowed, two cores and memory for both. At 96MB the two ran out of memory, and every
+ * JSON array went to the careful path.
+ */
+export function feedsTwoReaders(
+  options: DuckDbLoadOptions,
+  cores = os.availableParallelism(),
+): boolean {
+  const fed = loadThreads(options.memoryLimit ?? DEFAULT_DUCKDB_MEMORY_LIMIT, cores);
+  return Math.min(fed, options.threads ?? fed) >= 2;
+}
+
+/**
  * DuckDB settings for a load: a memory cap so a big export streams instead of filling RAM (DuckDB
  * spills to disk past it), no more threads than that memory feeds (see MIB_PER_LOAD_THREAD), and
  * no insertion-order guarantee, which lets it stream in parallel.
