@@ -15,3 +15,4 @@ export {
   type SimulatorEnvConfig,
   simulatorEnvSchema,
 } from './simulator-schema.js';
+export { sizeBytes } from './size.js';

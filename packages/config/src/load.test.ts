@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadSimulatorConfig, secretValues } from './index.js';
+import { ConfigError, loadConfig, loadSimulatorConfig, secretValues, sizeBytes } from './index.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       DEFAULT_SINK: 'oracle',
       SINK_NEW_FIELDS: 'drop',
       DUCKDB_THREADS: '0',
+      DUCKDB_MEMORY_LIMIT: '64MB',
     });
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -46,6 +47,7 @@ describe('loadConfig', () => {
         'DEFAULT_SINK: must be one of duckdb, postgres, files',
         'SINK_NEW_FIELDS: must be columns or extras',
         'DUCKDB_THREADS: must be greater than 0',
+        'DUCKDB_MEMORY_LIMIT: must be at least 80MiB, what one DuckDB load thread needs',
       ]),
     );
   });
@@ -132,5 +134,14 @@ describe('loadOrExit', () => {
       code: 1,
       stderr: expect.stringContaining('PORT: must be a port number'),
     });
+  });
+});
+
+describe('sizeBytes', () => {
+  it('reads sizes as DuckDB does', () => {
+    expect(sizeBytes('256MB')).toBe(256e6);
+    expect(sizeBytes('1.5 GiB')).toBe(1.5 * 2 ** 30);
+    expect(sizeBytes('512kib')).toBe(512 * 1024);
+    expect(() => sizeBytes('lots')).toThrow(/not a size/);
   });
 });

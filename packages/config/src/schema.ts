@@ -10,9 +10,13 @@ import {
   positiveNumber,
   url,
 } from './env-types.js';
+import { sizeBytes } from './size.js';
 
 export const SINK_KINDS = ['duckdb', 'postgres', 'files'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
+
+/** The least memory a DuckDB load runs in (see DUCKDB_MEMORY_LIMIT). */
+const MIN_DUCKDB_MEMORY_MIB = 80;
 
 /** Every environment variable fsx reads, in one place. */
 export const envSchema = z.object({
@@ -69,6 +73,12 @@ export const envSchema = z.object({
   DUCKDB_MEMORY_LIMIT: z
     .string()
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must look like 256MB or 2GB')
+    // One load thread's reader buffers and rows (the sinks' MIB_PER_LOAD_THREAD): at 64MB every
+    // format ran out of memory on every load, so every export would fail.
+    .refine(
+      (size) => sizeBytes(size) >= MIN_DUCKDB_MEMORY_MIB * 2 ** 20,
+      `must be at least ${MIN_DUCKDB_MEMORY_MIB}MiB, what one DuckDB load thread needs`,
+    )
     .default('256MB'),
   /** DuckDB's threads while loading; unset, one per core, as many as the memory limit feeds. */
   DUCKDB_THREADS: z.coerce

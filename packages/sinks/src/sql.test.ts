@@ -4,23 +4,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import {
-  duckdbLoadSettings,
-  feedsTwoReaders,
-  literal,
-  loadThreads,
-  onOneThread,
-  sizeBytes,
-} from './sql.js';
+import { duckdbLoadSettings, feedsTwoReaders, literal, loadThreads, onOneThread } from './sql.js';
 
 describe('DuckDB load settings', () => {
-  it('reads sizes as DuckDB does', () => {
-    expect(sizeBytes('256MB')).toBe(256e6);
-    expect(sizeBytes('1.5 GiB')).toBe(1.5 * 2 ** 30);
-    expect(sizeBytes('512kib')).toBe(512 * 1024);
-    expect(() => sizeBytes('lots')).toThrow(/not a size/);
-  });
-
   it('gives a load one thread per core, as many as its memory limit feeds', () => {
     expect(loadThreads('256MB', 2)).toBe(2);
     expect(loadThreads('256MB', 8)).toBe(3);

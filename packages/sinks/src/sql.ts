@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { sizeBytes } from '@fsx/config';
 import type { FieldType } from '@fsx/export-schema';
 
 /** A SQL identifier, quoted: FullStory field names may hold dots (`evt_order.order_id_str`). */
@@ -43,26 +44,6 @@ export async function onOneThread<T>(db: DuckDBConnection, work: () => Promise<T
  * reads ran out of memory and every NDJSON export fell to the slow careful path.
  */
 export const MIB_PER_LOAD_THREAD = 80;
-
-const UNIT_BYTES: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
-
-/** Bytes in a DuckDB size setting (`256MB` is 256·10⁶ bytes, `1GiB` 2³⁰, as DuckDB reads them). */
-export function sizeBytes(size: string): number {
-  const [, amount, unit] = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(size) ?? [];
-  const scale = UNIT_BYTES[unit?.toLowerCase() ?? ''];
-  if (amount === undefined || scale === undefined) throw new Error(`not a size: ${size}`);
-  return Number(amount) * scale;
-}
 
 /** Threads for a load under `memoryLimit`: one per core, as many as the memory feeds. */
 export function loadThreads(memoryLimit: string, cores = os.availableParallelism()): number {
