@@ -15,4 +15,4 @@ export {
   type SimulatorEnvConfig,
   simulatorEnvSchema,
 } from './simulator-schema.js';
-export { sizeBytes } from './size.js';
+export { MIB_PER_LOAD_THREAD, sizeBytes } from './size.js';

@@ -10,13 +10,10 @@ import {
   positiveNumber,
   url,
 } from './env-types.js';
-import { sizeBytes } from './size.js';
+import { MIB_PER_LOAD_THREAD, sizeBytes } from './size.js';
 
 export const SINK_KINDS = ['duckdb', 'postgres', 'files'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
-
-/** The least memory a DuckDB load runs in (see DUCKDB_MEMORY_LIMIT). */
-const MIN_DUCKDB_MEMORY_MIB = 80;
 
 /** Every environment variable fsx reads, in one place. */
 export const envSchema = z.object({
@@ -73,11 +70,11 @@ export const envSchema = z.object({
   DUCKDB_MEMORY_LIMIT: z
     .string()
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must look like 256MB or 2GB')
-    // One load thread's reader buffers and rows (the sinks' MIB_PER_LOAD_THREAD): at 64MB every
-    // format ran out of memory on every load, so every export would fail.
+    // At least one load thread's worth: at 64MB every format ran out of memory on every load,
+    // so every export would fail.
     .refine(
-      (size) => sizeBytes(size) >= MIN_DUCKDB_MEMORY_MIB * 2 ** 20,
-      `must be at least ${MIN_DUCKDB_MEMORY_MIB}MiB, what one DuckDB load thread needs`,
+      (size) => sizeBytes(size) >= MIB_PER_LOAD_THREAD * 2 ** 20,
+      `must be at least ${MIB_PER_LOAD_THREAD}MiB, what one DuckDB load thread needs`,
     )
     .default('256MB'),
   /** DuckDB's threads while loading; unset, one per core, as many as the memory limit feeds. */

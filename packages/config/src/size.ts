@@ -1,3 +1,4 @@
+/** Sizes of DuckDB memory settings, shared by the config that checks them and the sinks that use them. */
 const UNIT_BYTES: Record<string, number> = {
   b: 1,
   kb: 1e3,
@@ -17,3 +18,11 @@ export function sizeBytes(size: string): number {
   if (amount === undefined || scale === undefined) throw new Error(`not a size: ${size}`);
   return Number(amount) * scale;
 }
+
+/**
+ * What one DuckDB thread of a load needs within the memory limit: each JSON reader thread holds
+ * 32 MiB buffers besides its share of the table being written. At the default 256MB (244 MiB),
+ * NDJSON loaded on three threads; on four, and so on a 4-core machine with one per core, its
+ * reads ran out of memory and every NDJSON export fell to the slow careful path.
+ */
+export const MIB_PER_LOAD_THREAD = 80;

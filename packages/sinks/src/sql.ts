@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { sizeBytes } from '@fsx/config';
+import { MIB_PER_LOAD_THREAD, sizeBytes } from '@fsx/config';
 import type { FieldType } from '@fsx/export-schema';
 
 /** A SQL identifier, quoted: FullStory field names may hold dots (`evt_order.order_id_str`). */
@@ -36,14 +36,6 @@ export async function onOneThread<T>(db: DuckDBConnection, work: () => Promise<T
     await db.run(`SET threads = ${threads}`).catch(() => undefined);
   }
 }
-
-/**
- * What one DuckDB thread of a load needs within the memory limit: each JSON reader thread holds
- * 32 MiB buffers besides its share of the table being written. At the default 256MB (244 MiB),
- * NDJSON loaded on three threads; on four, and so on a 4-core machine with one per core, its
- * reads ran out of memory and every NDJSON export fell to the slow careful path.
- */
-export const MIB_PER_LOAD_THREAD = 80;
 
 /** Threads for a load under `memoryLimit`: one per core, as many as the memory feeds. */
 export function loadThreads(memoryLimit: string, cores = os.availableParallelism()): number {
