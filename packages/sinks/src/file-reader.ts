@@ -9,6 +9,7 @@ import {
   INDIVIDUAL_FIELDS,
   isCatalogField,
 } from '@fsx/export-schema';
+import { hasText } from './gunzip.js';
 import { jsonArrayToNdjson } from './json-array-lines.js';
 import { type LoadInput, type LoadResult, SinkError } from './sink.js';
 import { DUCKDB_TYPES, ident, literal, onOneThread } from './sql.js';
@@ -66,11 +67,11 @@ async function ndjsonKeys(db: DuckDBConnection, input: LoadInput): Promise<strin
   );
 }
 
+const catalogFields = (kind: ExportKind) => (kind === 'events' ? EVENT_FIELDS : INDIVIDUAL_FIELDS);
+
 /** Known fields in the catalog's order, then fields FullStory added since, by name. */
 function catalogOrder(kind: ExportKind, names: string[]): string[] {
-  const position = new Map(
-    (kind === 'events' ? EVENT_FIELDS : INDIVIDUAL_FIELDS).map((f, i) => [f.name, i]),
-  );
+  const position = new Map(catalogFields(kind).map((f, i) => [f.name, i]));
   const rank = (name: string) => position.get(name) ?? Number.MAX_SAFE_INTEGER;
   return [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
@@ -83,6 +84,8 @@ function catalogOrder(kind: ExportKind, names: string[]): string[] {
 async function fileColumns(db: DuckDBConnection, input: LoadInput): Promise<string[]> {
   const file = literal(input.file);
   if (input.format === 'csv') {
+    // An empty file has no header: DuckDB would name it one column, `column0`.
+    if (!(await hasText(input.file))) return [];
     const described = await db.runAndReadAll(
       `DESCRIBE SELECT * FROM read_csv(${file}, header = true, all_varchar = true)`,
     );
@@ -279,7 +282,7 @@ export async function openFileReader(
 ): Promise<FileReader> {
   const careful = options.careful ?? false;
   const settled = Promise.resolve<string[]>([]);
-  const { names, unread } =
+  const { names: found, unread } =
     input.format !== 'csv' && !careful && options.speculate
       ? await speculativeColumns(db, input, options.speculate)
       : {
@@ -290,6 +293,10 @@ export async function openFileReader(
           unread: settled,
         };
   const kind = input.kind as ExportKind;
+  // A file without a single field (an empty export, or only broken lines) is still read, through
+  // FullStory's first documented field: SQL has no zero-column read, and its rows and rejects
+  // must land like any other's.
+  const names = found.length > 0 ? found : [catalogFields(kind)[0]?.name ?? 'IndvId'];
   const extra = new Set(
     options.extras
       ? names.filter(
@@ -305,7 +312,11 @@ export async function openFileReader(
     name,
     type: extra.has(name) && input.format !== 'csv' ? ('json' as const) : fieldType(kind, name),
   }));
-  const reader = await readerFor(db, input, columns, careful, options.asText ? extra : undefined);
+  // Not even a header: DuckDB would read the file as one column named `column0`.
+  const reader =
+    input.format === 'csv' && found.length === 0
+      ? noRows(columns)
+      : await readerFor(db, input, columns, careful, options.asText ? extra : undefined);
   return gatherExtras({ ...reader, unread }, [...extra]);
 }
 
@@ -330,8 +341,21 @@ async function readerFor(
   return {
     columns,
     rows: `read_json(${file}, format = '${layout}', columns = ${typeList(readAs)})`,
-    rejects: '(SELECT NULL::BIGINT AS line, NULL AS reason, NULL AS raw WHERE false)',
+    rejects: NO_REJECTS,
     dispose: nothingToDispose,
+  };
+}
+
+const NO_REJECTS = '(SELECT NULL::BIGINT AS line, NULL AS reason, NULL AS raw WHERE false)';
+
+/** A reader of `columns` that yields no rows and no rejects. */
+function noRows(columns: FileColumn[]): Omit<FileReader, 'unread' | 'extraFields'> {
+  const nulls = columns.map((c) => `NULL::${DUCKDB_TYPES[c.type]} AS ${ident(c.name)}`);
+  return {
+    columns,
+    rows: `(SELECT ${nulls.join(', ')} WHERE false)`,
+    rejects: NO_REJECTS,
+    dispose: async () => {},
   };
 }
 

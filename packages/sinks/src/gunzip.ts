@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
 
 /**
@@ -7,4 +9,22 @@ import { createGunzip, type Gunzip } from 'node:zlib';
  */
 export function createExportGunzip(): Gunzip {
   return createGunzip({ chunkSize: 256 * 1024 });
+}
+
+/** Whether a gzip file holds anything but whitespace; reads only as far as the first that does. */
+export async function hasText(file: string): Promise<boolean> {
+  let found = false;
+  await pipeline(
+    createReadStream(file),
+    createExportGunzip(),
+    async (text: AsyncIterable<Buffer>) => {
+      for await (const piece of text) {
+        found = /\S/.test(piece.toString('latin1'));
+        if (found) return;
+      }
+    },
+  ).catch((error: unknown) => {
+    if (!found) throw error; // Stopping at the first text aborts the rest of the pipeline.
+  });
+  return found;
 }

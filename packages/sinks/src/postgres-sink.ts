@@ -70,8 +70,13 @@ async function releaseFifoReader(fifo: string): Promise<void> {
 /** What COPY reads: a CSV stream, with or without a header line. */
 interface RowSource {
   header: boolean;
-  /** Streams the rows into COPY and returns the ones it could not read, for the quarantine. */
-  fill(copy: CopyStreamQuery): Promise<Reject[]>;
+  /**
+   * Starts COPY when its rows are ready to flow and streams them in, in the same tick: a COPY
+   * PostgreSQL refuses at once (a column dropped meanwhile) errors on a stream that is already
+   * piped, instead of an unheard 'error' event that ends the process. Returns the rows it could
+   * not read, for the quarantine.
+   */
+  fill(startCopy: () => CopyStreamQuery): Promise<Reject[]>;
 }
 
 /**
@@ -82,8 +87,8 @@ interface RowSource {
 function csvAsIs(input: LoadInput): RowSource {
   return {
     header: true,
-    async fill(copy) {
-      await pipeline(createReadStream(input.file), createExportGunzip(), copy);
+    async fill(startCopy) {
+      await pipeline(createReadStream(input.file), createExportGunzip(), startCopy());
       return [];
     },
   };
@@ -97,7 +102,7 @@ function csvAsIs(input: LoadInput): RowSource {
 function throughDuckDb(db: DuckDBConnection, input: LoadInput, reader: FileReader): RowSource {
   return {
     header: false,
-    async fill(copy) {
+    async fill(startCopy) {
       // PostgreSQL's single COPY backend sets the pace: one DuckDB thread keeps up with it (5% off
       // the load's speed in bench/ingest) and holds one set of read buffers instead of two, so
       // the load's peak RSS stays under 256 MB.
@@ -115,7 +120,7 @@ function throughDuckDb(db: DuckDBConnection, input: LoadInput, reader: FileReade
               await releaseFifoReader(fifo);
               throw error;
             }),
-          pipeline(createReadStream(fifo), copy),
+          pipeline(createReadStream(fifo), startCopy()),
         ]);
         // DuckDB's error says why; a COPY that ended early because of it says less.
         if (written.status === 'rejected') throw written.reason;
@@ -276,10 +281,15 @@ export class PostgresSink implements Sink, EventStore {
       ]);
       await client.query(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
       await client.query('SELECT set_config($1, $2, true)', [EXPORT_ID_SETTING, input.exportId]);
-      const copy = client.query(
-        copyFrom(`COPY ${table} (${names}) FROM STDIN WITH (FORMAT csv, HEADER ${source.header})`),
-      );
-      const rejects = await source.fill(copy);
+      let copy: CopyStreamQuery | undefined;
+      const rejects = await source.fill(() => {
+        copy = client.query(
+          copyFrom(
+            `COPY ${table} (${names}) FROM STDIN WITH (FORMAT csv, HEADER ${source.header})`,
+          ),
+        );
+        return copy;
+      });
       await this.options.beforeCommit?.(client);
       await client.query(`DELETE FROM ${quarantine} WHERE export_id = $1`, [input.exportId]);
       for (const reject of rejects) {
@@ -292,7 +302,7 @@ export class PostgresSink implements Sink, EventStore {
         ]);
       }
       await client.query('COMMIT');
-      return { rows: Number(copy.rowCount), rejected: rejects.length };
+      return { rows: Number(copy?.rowCount ?? 0), rejected: rejects.length };
     } catch (error) {
       broken = true;
       await client.query('ROLLBACK').catch(() => undefined);
