@@ -312,7 +312,7 @@ export async function openFileReader(
     name,
     type: extra.has(name) && input.format !== 'csv' ? ('json' as const) : fieldType(kind, name),
   }));
-  // Not even a header: DuckDB would read the file as one column named `column0`.
+  // A CSV with no text at all (see fileColumns): nothing to read.
   const reader =
     input.format === 'csv' && found.length === 0
       ? noRows(columns)
@@ -329,7 +329,6 @@ async function readerFor(
   asTextBut: Set<string> | undefined,
 ): Promise<Omit<FileReader, 'unread' | 'extraFields'>> {
   const file = literal(input.file);
-  const nothingToDispose = async () => {};
   if (input.format === 'csv')
     return { ...csvReader(input, columns, careful), dispose: nothingToDispose };
   if (input.format === 'ndjson' && careful) return carefulNdjsonReader(db, input, columns);
@@ -347,6 +346,7 @@ async function readerFor(
 }
 
 const NO_REJECTS = '(SELECT NULL::BIGINT AS line, NULL AS reason, NULL AS raw WHERE false)';
+const nothingToDispose = async () => {};
 
 /** A reader of `columns` that yields no rows and no rejects. */
 function noRows(columns: FileColumn[]): Omit<FileReader, 'unread' | 'extraFields'> {
@@ -355,7 +355,7 @@ function noRows(columns: FileColumn[]): Omit<FileReader, 'unread' | 'extraFields
     columns,
     rows: `(SELECT ${nulls.join(', ')} WHERE false)`,
     rejects: NO_REJECTS,
-    dispose: async () => {},
+    dispose: nothingToDispose,
   };
 }
 
