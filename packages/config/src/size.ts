@@ -1,4 +1,5 @@
-/** Sizes of DuckDB memory settings, shared by the config that checks them and the sinks that use them. */
+// Sizes of DuckDB memory settings, shared by the config that checks them and the sinks that use them.
+
 const UNIT_BYTES: Record<string, number> = {
   b: 1,
   kb: 1e3,
