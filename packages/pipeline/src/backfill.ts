@@ -1,5 +1,6 @@
 import type { StageQueues } from '@fsx/queues';
-import { type ExportRecord, type ExportState, publicView } from './export-record.js';
+import { childrenOf, rollUp, settleBackfill } from './backfill-rollup.js';
+import { type ExportRecord, publicView } from './export-record.js';
 import type { ExportStore, NewExport } from './export-store.js';
 import { cancelExport, submitExport } from './submit.js';
 
@@ -38,36 +39,23 @@ export async function submitBackfill(
       spec: { ...input.spec, timeRange },
       credential: input.credential,
       sink: input.sink,
+      parentId: parent.id,
       idempotencyKey: `backfill:${parent.id}:${i}`,
     });
     children.push(record.id);
   }
   const updated = await store.update(parent.id, { children, state: 'running', stage: 'backfill' });
-  return { record: updated ?? parent, created };
+  // Windows that ended before the parent knew them did not settle it.
+  const settled = await settleBackfill(store, parent.id);
+  return { record: settled ?? updated ?? parent, created };
 }
 
-function derivedState(states: ExportState[]): ExportState {
-  if (states.some((s) => s === 'queued' || s === 'running')) return 'running';
-  if (states.every((s) => s === 'completed')) return 'completed';
-  if (states.every((s) => s === 'cancelled')) return 'cancelled';
-  return 'failed';
-}
-
-/** A record as the API shows it; a backfill parent carries its children's progress and rows. */
+/** A record as the API shows it; a backfill parent carries its children's state, rows and list. */
 export async function exportView(store: ExportStore, record: ExportRecord) {
   if (!record.children) return publicView(record);
-  const children = (await Promise.all(record.children.map((id) => store.get(id)))).filter(
-    (c): c is ExportRecord => !!c,
-  );
-  const state = derivedState(children.map((c) => c.state));
+  const children = await childrenOf(store, record);
   return {
-    ...publicView(record),
-    state,
-    stage: state === 'running' ? 'backfill' : null,
-    progress: Math.floor(
-      children.reduce((sum, c) => sum + c.progress, 0) / Math.max(1, children.length),
-    ),
-    rows: children.reduce((sum, c) => sum + (c.rows ?? 0), 0),
+    ...publicView(rollUp(record, children)),
     children: children.map((c) => ({
       id: c.id,
       state: c.state,
@@ -77,11 +65,19 @@ export async function exportView(store: ExportStore, record: ExportRecord) {
   };
 }
 
+/**
+ * The parent ends first, so no child that ends meanwhile settles it as failed, then each child
+ * is cancelled.
+ */
 export async function cancelBackfill(
   store: ExportStore,
   queues: StageQueues,
   record: ExportRecord,
 ) {
+  const parent = await store.update(record.id, {
+    state: 'cancelled',
+    finishedAt: new Date().toISOString(),
+  });
   for (const id of record.children ?? []) await cancelExport(store, queues, id);
-  return store.update(record.id, { state: 'cancelled', finishedAt: new Date().toISOString() });
+  return parent;
 }

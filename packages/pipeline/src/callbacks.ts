@@ -3,7 +3,7 @@ import type { Logger } from '@fsx/logger';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
-import { publicView } from './export-record.js';
+import { exportView } from './backfill.js';
 import type { ExportStore } from './export-store.js';
 
 export const CALLBACK_QUEUE = 'callback';
@@ -42,7 +42,7 @@ export function createCallbackWorker(
     async (job: Job<{ exportId: string }>) => {
       const record = await deps.store.get(job.data.exportId);
       if (!record?.callbackUrl) return 'no callback';
-      const body = JSON.stringify(publicView(record));
+      const body = JSON.stringify(await exportView(deps.store, record));
       const response = await request(record.callbackUrl, {
         method: 'POST',
         body,

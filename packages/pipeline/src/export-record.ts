@@ -54,6 +54,8 @@ export interface ExportRecord {
   bundleId?: string;
   /** A backfill's child exports, one per window. */
   children?: string[];
+  /** The backfill this export is one window of. */
+  parentId?: string;
   /** Where the final record is POSTed (signed) once the export ends. */
   callbackUrl?: string;
 }

@@ -25,6 +25,8 @@ export interface NewExport {
   callbackUrl?: string;
   /** A legacy Data Export bundle to download, instead of a segment export to create. */
   bundleId?: string;
+  /** The backfill this export is one window of. */
+  parentId?: string;
 }
 
 /** Export records in Redis: one JSON value per export, and a sorted set indexing them by time. */
@@ -87,6 +89,7 @@ export class ExportStore {
       createdAt: now,
       updatedAt: now,
       ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+      ...(input.parentId ? { parentId: input.parentId } : {}),
       ...(input.bundleId ? { bundleId: input.bundleId, stage: 'download' } : {}),
     };
     // A sequence, not the clock: exports created in the same millisecond still list in order.

@@ -1,6 +1,7 @@
 import { isFullStoryError, type RateLimitedError } from '@fsx/fullstory';
 import { enqueueStage, type Stage, type StageJob, stageJobSchema } from '@fsx/queues';
 import { type Job, UnrecoverableError } from 'bullmq';
+import { endChildOf } from './backfill-rollup.js';
 import type { FullStoryAccess, PipelineDeps } from './context.js';
 import { canRetry, delayJob, describeError, isFinalAttempt, WaitSignal } from './errors.js';
 import type { ExportRecord } from './export-record.js';
@@ -44,6 +45,8 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
     }
     if (ExportStore.isTerminal(record) || data.step < record.step) {
       log.debug({ state: record.state, recordStep: record.step }, 'job superseded; nothing to do');
+      // A run that ended the export and stopped before settling its backfill is run again.
+      if (ExportStore.isTerminal(record)) await endChildOf(deps, record);
       return;
     }
     if (data.step > record.step || record.state === 'queued') {
@@ -111,6 +114,7 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
         log.info({ rows: patch.rows }, 'export completed');
         deps.metrics?.count('fsx_exports_finished_total', { state: 'completed' });
         if (current.callbackUrl) await deps.onFinished?.(current.id);
+        await endChildOf(deps, current);
         deps.metrics?.count('fsx_rows_ingested_total', { sink: current.sink }, patch.rows ?? 0);
         if (patch.rowsRejected)
           deps.metrics?.count(
@@ -138,6 +142,7 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
         log.error({ err: error }, 'export failed');
         deps.metrics?.count('fsx_exports_finished_total', { state: 'failed' });
         if (current.callbackUrl) await deps.onFinished?.(current.id);
+        await endChildOf(deps, current);
         throw new UnrecoverableError(`${stage}: ${describeError(error)}`);
       }
       await deps.store.update(current.id, { lastError: `${stage}: ${describeError(error)}` });

@@ -1,4 +1,5 @@
 import { enqueueStage, STAGES, type StageQueues, stageJobId } from '@fsx/queues';
+import { settleBackfill } from './backfill-rollup.js';
 import type { ExportRecord } from './export-record.js';
 import type { ExportStore, NewExport } from './export-store.js';
 
@@ -41,5 +42,7 @@ export async function cancelExport(store: ExportStore, queues: StageQueues, id: 
       await job?.remove().catch(() => undefined);
     }),
   );
+  // A cancel sends no callback, for a window's backfill as for the window.
+  if (after.parentId) await settleBackfill(store, after.parentId);
   return after;
 }
