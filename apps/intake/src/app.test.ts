@@ -129,6 +129,7 @@ describe('POST /v1/exports', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(garbage.statusCode).toBe(400);
+    expect(garbage.json()).toMatchObject({ error: 'invalid_request' });
   });
 
   it('returns the same export for a repeated Idempotency-Key, and enqueues one job', async () => {
@@ -138,6 +139,29 @@ describe('POST /v1/exports', () => {
     expect(second.json().id).toBe(first.json().id);
     expect(second.headers['idempotent-replayed']).toBe('true');
     expect(first.headers['idempotent-replayed']).toBe('false');
+    expect(await totalJobs()).toBe(before + 1);
+  });
+
+  it('refuses a used Idempotency-Key with a different request instead of answering the first', async () => {
+    const headers = { 'idempotency-key': 'nightly-1' };
+    const first = await post(valid, headers);
+    const reordered = Object.fromEntries(Object.entries(valid).reverse());
+    expect((await post(reordered, headers)).json().id).toBe(first.json().id);
+    const before = await totalJobs();
+    for (const other of [
+      { ...valid, format: 'csv' },
+      { ...valid, segmentId: 'seg001Xq9' },
+      { ...valid, timeRange: { ...valid.timeRange, start: '2026-10-31T00:00:00Z' } },
+    ]) {
+      const response = await post(other, headers);
+      expect(response.statusCode).toBe(422);
+      expect(response.json()).toMatchObject({ error: 'idempotency_key_reused' });
+      expect(response.json().message).toContain(first.json().id);
+    }
+    // The same key for another credential is another key.
+    expect((await post({ ...valid, format: 'csv', credential: 'acme' }, headers)).statusCode).toBe(
+      202,
+    );
     expect(await totalJobs()).toBe(before + 1);
   });
 });

@@ -1,3 +1,4 @@
+import { IdempotencyKeyReusedError } from '@fsx/pipeline';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
@@ -56,10 +57,16 @@ export function registerErrorHandler(app: FastifyInstance): void {
         ...(error.issues ? { issues: error.issues } : {}),
       });
     }
+    if (error instanceof IdempotencyKeyReusedError) {
+      return reply.code(422).send({ error: error.code, message: error.message });
+    }
+    // Fastify's own refusals (a body that is not JSON, too large, of another type) in the same
+    // words as every other: bad input is `invalid_request`.
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply
-        .code(error.statusCode)
-        .send({ error: error.code ?? 'bad_request', message: error.message });
+      return reply.code(error.statusCode).send({
+        error: error.statusCode === 400 ? 'invalid_request' : (error.code ?? 'bad_request'),
+        message: error.message,
+      });
     }
     if (isRedisDown(error)) {
       request.log.error({ err: error }, 'Redis unavailable');

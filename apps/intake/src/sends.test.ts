@@ -115,6 +115,20 @@ describe('POST /v1/users and /v1/events', () => {
     expect(again.json().id).toBe(first.json().id);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(await store.pendingCount('default', 'events')).toBe(before);
+    // The same items with their keys in another order are the same request.
+    const reordered = await post('/v1/events', [{ properties: { n: 1 }, name: 'Paid' }], {
+      'idempotency-key': 'send-43',
+    });
+    const sameAgain = await post('/v1/events', [{ name: 'Paid', properties: { n: 1 } }], {
+      'idempotency-key': 'send-43',
+    });
+    expect(sameAgain.json().id).toBe(reordered.json().id);
+    // Other items under a used key are refused, not answered with the first send.
+    const other = await post('/v1/events', [{ name: 'Refunded' }], headers);
+    expect(other.statusCode).toBe(422);
+    expect(other.json()).toMatchObject({ error: 'idempotency_key_reused' });
+    expect(other.json().message).toContain(first.json().id);
+    expect(await store.pendingCount('default', 'events')).toBe(before + 1);
   });
 
   it('refuses an unknown credential and says 404 for an unknown send', async () => {

@@ -7,6 +7,7 @@ import {
   type ExportState,
   TERMINAL_STATES,
 } from './export-record.js';
+import { firstRequestId, idempotencyValue, requestFingerprint } from './idempotency.js';
 
 const MERGE = readFileSync(new URL('./merge.lua', import.meta.url), 'utf8');
 const IDEMPOTENCY_TTL_S = 7 * 86_400;
@@ -54,21 +55,26 @@ export class ExportStore {
     return `${this.prefix}:idempotency:${createHash('sha256').update(`${credential}\n${key}`).digest('hex')}`;
   }
 
-  /** Creates a record; with an idempotency key already used, returns the first record instead. */
+  /**
+   * Creates a record; with an idempotency key already used, returns the first record instead, or
+   * throws IdempotencyKeyReusedError if the key came with a different request.
+   */
   async create(input: NewExport): Promise<{ record: ExportRecord; created: boolean }> {
     const id = randomUUID();
     if (input.idempotencyKey) {
+      const { idempotencyKey, credential: _c, ...request } = input;
+      const fingerprint = requestFingerprint(request);
+      const key = this.idempotencyKey(idempotencyKey, input.credential);
       const claimed = await this.redis.set(
-        this.idempotencyKey(input.idempotencyKey, input.credential),
-        id,
+        key,
+        idempotencyValue(id, fingerprint),
         'EX',
         IDEMPOTENCY_TTL_S,
         'NX',
       );
       if (claimed === null) {
-        const existingId = await this.redis.get(
-          this.idempotencyKey(input.idempotencyKey, input.credential),
-        );
+        const stored = await this.redis.get(key);
+        const existingId = stored ? firstRequestId(stored, fingerprint, idempotencyKey) : undefined;
         const existing = existingId ? await this.waitFor(existingId) : undefined;
         if (existing) return { record: existing, created: false };
       }

@@ -25,6 +25,12 @@ export {
   TERMINAL_STATES,
 } from './export-record.js';
 export { type ExportPatch, ExportStore, type NewExport } from './export-store.js';
+export {
+  firstRequestId,
+  IdempotencyKeyReusedError,
+  idempotencyValue,
+  requestFingerprint,
+} from './idempotency.js';
 export { type Labels, METRICS, type MetricName, PipelineMetrics } from './metrics.js';
 export { OperationDurations } from './operation-durations.js';
 export { type PollBounds, type PollObservation, pollDelayMs } from './poll-schedule.js';

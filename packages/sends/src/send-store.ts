@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { firstRequestId, idempotencyValue, requestFingerprint } from '@fsx/pipeline';
 import type { Redis } from 'ioredis';
 import type { SendKind } from './items.js';
 
@@ -99,7 +100,10 @@ export class SendStore {
     return this.key('sendbatch', id);
   }
 
-  /** Records a send and queues its items atomically; a repeated idempotency key returns the first. */
+  /**
+   * Records a send and queues its items atomically. A repeated idempotency key returns the first
+   * send, or throws IdempotencyKeyReusedError if it came with other items.
+   */
   async create(input: {
     kind: SendKind;
     credential: string;
@@ -108,6 +112,7 @@ export class SendStore {
   }): Promise<{ id: string; created: boolean }> {
     const id = randomUUID();
     const [send, , , items] = this.sendKeys(id);
+    const fingerprint = requestFingerprint(input.items);
     const idemKey = this.key(
       'send-idem',
       createHash('sha256')
@@ -128,9 +133,14 @@ export class SendStore {
       input.idempotencyKey ? '1' : '0',
       input.items.length,
       JSON.stringify([input.credential, input.kind]),
+      idempotencyValue(id, fingerprint),
       ...input.items.map((item) => JSON.stringify(item)),
     )) as string;
-    return { id: result, created: result === id };
+    if (result === id) return { id, created: true };
+    return {
+      id: firstRequestId(result, fingerprint, input.idempotencyKey ?? ''),
+      created: false,
+    };
   }
 
   /** Every credential and kind that has had items queued: what a sweep looks at. */
