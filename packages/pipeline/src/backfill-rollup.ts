@@ -59,8 +59,8 @@ export function rollUp(parent: ExportRecord, children: ExportRecord[]): ExportRe
 }
 
 export async function childrenOf(store: ExportStore, parent: ExportRecord) {
-  const children = await Promise.all((parent.children ?? []).map((id) => store.get(id)));
-  return children.filter((c): c is ExportRecord => !!c);
+  // One round trip: every window that ends reads all of them.
+  return store.getMany(parent.children ?? []);
 }
 
 /**

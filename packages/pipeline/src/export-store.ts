@@ -123,6 +123,13 @@ export class ExportStore {
     return raw ? (JSON.parse(raw) as ExportRecord) : undefined;
   }
 
+  /** Several records in one round trip, in order; missing ones left out. */
+  async getMany(ids: readonly string[]): Promise<ExportRecord[]> {
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(ids.map((id) => this.key(id)));
+    return raws.filter((raw): raw is string => !!raw).map((raw) => JSON.parse(raw) as ExportRecord);
+  }
+
   /** Merges `patch` unless the export already ended; returns the record as it now is. */
   async update(
     id: string,
