@@ -308,6 +308,16 @@ describe('fsx end to end, one process per stage', () => {
       });
       expect(cron.json).toMatchObject({ cron: '0 */6 * * *', everyMs: 6 * 3_600_000 });
       expect(new Date(cron.json.cursor).getUTCHours() % 6).toBe(0);
+      // FullStory's spellings, as an export takes them.
+      const spelled = await http('POST', `${system.intakeUrl}/v1/schedules`, {
+        segmentId: 'everyone',
+        type: 'TYPE_INDIVIDUAL',
+        format: 'FORMAT_CSV',
+        every: '1d',
+      });
+      expect(spelled.status, JSON.stringify(spelled.json)).toBe(201);
+      expect(spelled.json.spec).toMatchObject({ type: 'individuals', format: 'csv' });
+      await http('DELETE', `${system.intakeUrl}/v1/schedules/${spelled.json.id}`);
       await http('DELETE', `${system.intakeUrl}/v1/schedules/${cron.json.id}`);
       await http('DELETE', `${system.intakeUrl}/v1/schedules/${bundles.json.id}`);
     });

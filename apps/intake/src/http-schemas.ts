@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
 
-const timestamp = z
+export const timestamp = z
   .string()
   .refine(
     (v) => RFC3339.test(v) && !Number.isNaN(Date.parse(v)),
@@ -20,10 +20,10 @@ const timeRange = z
   });
 
 // fsx's names and FullStory's own spellings are both accepted.
-const exportType = z
+export const exportType = z
   .enum(['events', 'individuals', 'TYPE_EVENT', 'TYPE_INDIVIDUAL'])
   .transform((v) => normalizeExportType(v) ?? 'events');
-const exportFormat = z
+export const exportFormat = z
   .enum(['json', 'ndjson', 'csv', 'FORMAT_JSON', 'FORMAT_NDJSON', 'FORMAT_CSV'])
   .transform((v) => normalizeExportFormat(v) ?? 'json');
 

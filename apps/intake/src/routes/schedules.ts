@@ -11,6 +11,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IntakeDeps } from '../deps.js';
 import { assertCredential, HttpError } from '../errors.js';
+import { exportFormat, exportType, timestamp } from '../http-schemas.js';
 
 const createScheduleBody = z.strictObject({
   /** `segment` (default): a segment export per window. `bundles`: each new legacy Data Export bundle. */
@@ -21,8 +22,9 @@ const createScheduleBody = z.strictObject({
     .max(200)
     .regex(/^[A-Za-z0-9_-]+$/)
     .optional(),
-  type: z.enum(['events', 'individuals']).default('events'),
-  format: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
+  // The same spellings as an export's (FullStory's TYPE_EVENT, FORMAT_CSV too).
+  type: exportType.default('events'),
+  format: exportFormat.default('ndjson'),
   every: z
     .string()
     .refine(
@@ -34,7 +36,7 @@ const createScheduleBody = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .optional(),
-  startFrom: z.iso.datetime({ offset: true }).optional(),
+  startFrom: timestamp.optional(),
 });
 
 export interface ScheduleAccess {
@@ -77,7 +79,9 @@ export const scheduleRoutes =
             : { ...rest, segmentId: segmentId as string };
         assertCredential(deps.credentials, credential);
         if (!deps.sinks.includes(sink))
-          throw new HttpError(400, 'invalid_request', `sink "${sink}" is not available`);
+          throw new HttpError(400, 'invalid_request', `sink "${sink}" is not available`, [
+            { path: 'sink', message: `must be one of: ${deps.sinks.join(', ')}` },
+          ]);
         const cron = parseEvery(every) === undefined ? every : undefined;
         const everyMs = parseEvery(every) ?? (cronIntervalMs(every) as number);
         // By default the first window is the last whole one before now.
