@@ -130,6 +130,12 @@ describe('POST /v1/exports', () => {
     });
     expect(garbage.statusCode).toBe(400);
     expect(garbage.json()).toMatchObject({ error: 'invalid_request' });
+    const nowhere = await app.inject({ method: 'GET', url: '/v1/nowhere?x=1' });
+    expect(nowhere.statusCode).toBe(404);
+    expect(nowhere.json()).toEqual({
+      error: 'not_found',
+      message: 'no route GET /v1/nowhere; the API is described at /docs',
+    });
   });
 
   it('returns the same export for a repeated Idempotency-Key, and enqueues one job', async () => {
