@@ -241,6 +241,47 @@ describe('fsx end to end, one process per stage', () => {
       expect(status.stdout).toMatch(new RegExp(`${id}\\s+completed`));
     }, 90_000);
 
+    it('backfills with --split-by and cancels with cancel', async () => {
+      const run = await fsx([
+        'export',
+        '--segment',
+        'everyone',
+        '--since',
+        '2026-09-01',
+        '--until',
+        '2026-09-03',
+        '--split-by',
+        '1d',
+        '--wait',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const id = /export (\S+) accepted/.exec(run.stdout)?.[1] as string;
+      expect(run.stdout).toContain(`export ${id} completed: 1200 rows`);
+      expect(await fsx(['cancel', id])).toMatchObject({
+        code: 1,
+        stderr: `fsx: export ${id} already completed\n`,
+      });
+      const started = await fsx([
+        'export',
+        '--segment',
+        'everyone',
+        '--since',
+        '2026-09-05',
+        '--until',
+        '2026-09-08',
+        '--split-by',
+        '1d',
+      ]);
+      const running = /export (\S+) accepted/.exec(started.stdout)?.[1] as string;
+      expect(await fsx(['cancel', running])).toMatchObject({
+        code: 0,
+        stdout: `export ${running} cancelled\n`,
+      });
+      expect((await fsx(['status', running])).stdout).toMatch(
+        new RegExp(`${running}\\s+cancelled`),
+      );
+    }, 90_000);
+
     it('lists segments', async () => {
       const run = await fsx(['segments']);
       expect(run.code).toBe(0);

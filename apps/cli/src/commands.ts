@@ -21,6 +21,7 @@ export interface ExportOptions {
   until?: string;
   sink?: string;
   credential?: string;
+  splitBy?: string;
   wait?: boolean;
 }
 
@@ -48,6 +49,7 @@ export async function startExport(api: IntakeClient, options: ExportOptions): Pr
     ...(timeRange ? { timeRange } : {}),
     ...(options.sink ? { sink: options.sink } : {}),
     ...(options.credential ? { credential: options.credential } : {}),
+    ...(options.splitBy ? { splitBy: options.splitBy } : {}),
   });
   out(`export ${created.id} accepted`);
   if (!options.wait) return 0;
@@ -93,6 +95,12 @@ export async function showStatus(api: IntakeClient, id?: string): Promise<number
       `${r.id}  ${r.state.padEnd(9)} ${(r.stage ?? '-').padEnd(8)} ${String(r.progress).padStart(3)}%  ${r.spec.segmentId} ${r.spec.type}/${r.spec.format}  ${r.rows ?? '-'} rows${r.lastError ? `  (${r.lastError})` : ''}`,
     );
   }
+  return 0;
+}
+
+export async function cancelExport(api: IntakeClient, id: string): Promise<number> {
+  const record = await api.call<ExportRecordView>('DELETE', `/v1/exports/${id}`);
+  out(`export ${record.id} ${record.state}`);
   return 0;
 }
 

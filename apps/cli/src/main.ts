@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { listSchedules, listSegments, showStatus, startExport } from './commands.js';
+import { cancelExport, listSchedules, listSegments, showStatus, startExport } from './commands.js';
 import { CliError, IntakeClient } from './intake-client.js';
 
 const program = new Command('fsx')
@@ -44,6 +44,7 @@ program
   .option('--until <date>', 'end of the time range, exclusive (default: now)')
   .option('--sink <sink>', 'duckdb, postgres or files (default: the server default)')
   .option('--credential <name>', 'which configured FullStory key to use')
+  .option('--split-by <duration>', 'a backfill: one export per window of this length (1d, 6h)')
   .option('--wait', 'follow the export with a progress bar until it ends')
   .action(async (options) => run(() => startExport(api(), options))());
 
@@ -51,6 +52,11 @@ program
   .command('status [id]')
   .description('one export, or the latest 20')
   .action(async (id?: string) => run(() => showStatus(api(), id))());
+
+program
+  .command('cancel <id>')
+  .description('cancel an export (a backfill with all its windows)')
+  .action(async (id: string) => run(() => cancelExport(api(), id))());
 
 program
   .command('segments')
