@@ -46,6 +46,42 @@ describe.each(['parquet', 'ndjson'] as const)('FilesSink (%s)', (format) => {
   });
 });
 
+describe('FilesSink at scale', () => {
+  it('writes a big export as Parquet within its memory limit, in row groups of useful size', async () => {
+    // 250k rows of one day ran out of the default 256MB in both attempts with DuckDB's default
+    // partitioned-write buffer (a 200k-row export did in the demo).
+    const staged = path.join(dir, 'big.ndjson.gz');
+    const generated = await generateExportFile({
+      path: staged,
+      type: 'events',
+      format: 'ndjson',
+      rows: 250_000,
+      window: { startMs: threeDays.startMs, endMs: threeDays.startMs + 86_400_000 },
+    });
+    const out = path.join(dir, 'big');
+    const sink = new FilesSink({ dir: out });
+    const result = await sink.load({
+      exportId: 'big',
+      kind: 'events',
+      format: 'ndjson',
+      file: staged,
+    });
+    expect(result).toMatchObject({ rows: 250_000, rejected: 0 });
+    expect(await sink.digest('events', 'big')).toEqual({ count: 250_000, hash: generated.hash });
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await (await DuckDBInstance.create(':memory:')).connect();
+    const groups = await db.runAndReadAll(
+      `SELECT min(row_group_num_rows) AS smallest, count(DISTINCT (file_name, row_group_id)) AS n
+       FROM parquet_metadata('${out}/events/*/*.parquet')`,
+    );
+    const { smallest, n } = groups.getRowObjectsJS()[0] as { smallest: bigint; n: bigint };
+    // A handful of row groups, not one per 8,192-row flush.
+    expect(Number(n)).toBeLessThanOrEqual(10);
+    expect(Number(smallest)).toBeGreaterThan(8_192);
+    db.closeSync();
+  }, 120_000);
+});
+
 describe('FilesSink new columns', () => {
   it('reports the columns no earlier load of the table wrote, as a table sink would', async () => {
     const { gzipSync } = await import('node:zlib');
