@@ -1,10 +1,11 @@
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { sizeBytes } from '@fsx/config';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import { type FileReader, loadWithCarefulRetry, openFileReader } from './file-reader.js';
 import type { LoadInput, LoadResult, Sink, SinkOptions } from './sink.js';
-import { DUCKDB_TYPES, duckdbLoadSettings, ident, literal } from './sql.js';
+import { DUCKDB_TYPES, type DuckDbLoadOptions, duckdbLoadSettings, ident, literal } from './sql.js';
 
 export type FilesFormat = 'parquet' | 'ndjson';
 
@@ -20,6 +21,18 @@ const TIME_FIELD: Record<ExportKind, string> = {
 };
 const EXTENSION: Record<FilesFormat, string> = { parquet: 'parquet', ndjson: 'json' };
 const PARTITION_FLUSH_ROWS = 8_192;
+
+/**
+ * Parquet row groups no bigger than a fifth of a load thread's memory: DuckDB builds each one in
+ * memory, and by row count alone (122,880 of FullStory's wide rows) a 1M-row JSON array failed
+ * both attempts at 96MB. At the default 256MB (two threads) that is 25.6 MB: 1M rows took 3.1 s
+ * (CSV), 5.6 s (NDJSON) and 10.6 s (JSON array) at 257–345 MB peak RSS, 5M NDJSON rows 25.4 s
+ * at 333 MB; at 96MB (19.2 MB) 1M rows took 6.0–12.4 s at 233–238 MB.
+ */
+function parquetRowGroupBytes(options: DuckDbLoadOptions): number {
+  const settings = duckdbLoadSettings(options);
+  return Math.floor(sizeBytes(settings.memory_limit ?? '') / Number(settings.threads) / 5);
+}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
@@ -73,7 +86,7 @@ export class FilesSink implements Sink {
         // writer still gathers them into row groups of 30k–70k rows.
         await db.run(`SET partitioned_write_flush_threshold = ${PARTITION_FLUSH_ROWS}`);
         const result = await db.run(
-          `COPY ${rows} TO ${literal(temp)} (FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)})`,
+          `COPY ${rows} TO ${literal(temp)} (FORMAT parquet, PARTITION_BY (day), ROW_GROUP_SIZE_BYTES ${parquetRowGroupBytes(this.options)}, FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)})`,
         );
         copied.rowsChanged = Number(result.rowsChanged);
       } else {
