@@ -1,5 +1,6 @@
-// bench/ingest: fsx's ingest into DuckDB and PostgreSQL beside each database's own loader, on
-// the same gzipped export files, in the same run. Prints rows/s, peak RSS and ratios.
+// bench/ingest: fsx's ingest into DuckDB, PostgreSQL and Parquet files beside each one's own
+// loader (or writer), on the same gzipped export files, in the same run. Prints rows/s, peak RSS
+// and ratios.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -18,7 +19,7 @@ const FORMATS = (process.env.BENCH_FORMATS ?? 'ndjson,json,csv').split(',') as (
   | 'ndjson'
   | 'csv'
 )[];
-const SINKS = (process.env.BENCH_SINKS ?? 'duckdb,postgres').split(',');
+const SINKS = (process.env.BENCH_SINKS ?? 'duckdb,postgres,files').split(',');
 const dir = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'fsx-bench-ingest');
 await mkdir(dir, { recursive: true });
 const postgres = await providePostgres();
@@ -134,6 +135,15 @@ for (const rows of ROWS) {
       const header = (await run('head', ['-1', csvFile])).stdout.trim();
       const nativePg = await psqlCopy(csvFile, header);
       results.push(row('postgres', fsxPg, nativePg, 'psql \\copy (CSV)'));
+    }
+    if (SINKS.includes('files')) {
+      const fsxDir = path.join(dir, 'fsx-files');
+      const nativeDir = path.join(dir, 'native-files');
+      await rm(fsxDir, { recursive: true, force: true });
+      await rm(nativeDir, { recursive: true, force: true });
+      const fsxFiles = await child('fsx-files', file, format, fsxDir);
+      const nativeFiles = await child('native-files', file, format, nativeDir);
+      results.push(row('files', fsxFiles, nativeFiles, 'COPY TO parquet'));
     }
     process.stderr.write(`${table(results.slice(before))}\n`);
   }
