@@ -83,6 +83,11 @@ export const envSchema = z.object({
     .int('must be a whole number')
     .positive('must be greater than 0')
     .optional(),
+  /**
+   * How long one ingest attempt waits for another process's lock on the DuckDB file (someone
+   * querying it) before the export steps back and waits as a delayed job.
+   */
+  DUCKDB_LOCK_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
   /** Where fields FullStory starts sending go: their own columns, or one JSON `extras` column. */
   SINK_NEW_FIELDS: z
     .enum(['columns', 'extras'], { message: 'must be columns or extras' })
@@ -171,6 +176,7 @@ export interface FsxConfig {
     duckdbPath: string;
     duckdbMemoryLimit: string;
     duckdbThreads?: number;
+    duckdbLockWaitMs: number;
     postgresUrl?: string;
     filesDir: string;
     filesFormat: 'parquet' | 'ndjson';
@@ -249,6 +255,7 @@ export const configSchema = envSchema
         duckdbPath: path.resolve(env.DUCKDB_PATH ?? path.join(dataDir, 'fsx.duckdb')),
         duckdbMemoryLimit: env.DUCKDB_MEMORY_LIMIT,
         ...(env.DUCKDB_THREADS ? { duckdbThreads: env.DUCKDB_THREADS } : {}),
+        duckdbLockWaitMs: env.DUCKDB_LOCK_WAIT_MS,
         filesDir: path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files')),
         filesFormat: env.FILES_FORMAT,
         newFields: env.SINK_NEW_FIELDS,

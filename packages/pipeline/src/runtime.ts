@@ -30,7 +30,12 @@ function createSink(name: string, config: FsxConfig): Sink {
     ...(config.sinks.duckdbThreads ? { threads: config.sinks.duckdbThreads } : {}),
     newFields: config.sinks.newFields,
   };
-  if (name === 'duckdb') return new DuckDbSink({ path: config.sinks.duckdbPath, ...shared });
+  if (name === 'duckdb')
+    return new DuckDbSink({
+      path: config.sinks.duckdbPath,
+      lockWaitMs: config.sinks.duckdbLockWaitMs,
+      ...shared,
+    });
   if (name === 'files')
     return new FilesSink({
       dir: config.sinks.filesDir,

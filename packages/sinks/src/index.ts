@@ -5,6 +5,7 @@ export { createExportGunzip } from './gunzip.js';
 export { PostgresSink, type PostgresSinkOptions } from './postgres-sink.js';
 export {
   type FileFormat,
+  isSinkError,
   type LoadInput,
   type LoadResult,
   type NewFields,

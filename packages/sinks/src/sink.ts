@@ -61,3 +61,9 @@ export class SinkError extends Error {
     this.retryable = options.retryable ?? code === 'sink.busy';
   }
 }
+
+/** Whether `error` is a SinkError (with `code`, if given), also across copies of this module. */
+export function isSinkError(error: unknown, code?: SinkError['code']): error is SinkError {
+  const candidate = error as { name?: unknown; code?: unknown } | null;
+  return candidate?.name === 'SinkError' && (code === undefined || candidate.code === code);
+}

@@ -1,5 +1,10 @@
 import { access } from 'node:fs/promises';
+import { isSinkError } from '@fsx/sinks';
+import { describeError, WaitSignal } from '../errors.js';
 import type { StageHandler } from '../stage-runner.js';
+
+/** How soon an ingest that found the sink busy (after waiting DUCKDB_LOCK_WAIT_MS) tries again. */
+const SINK_BUSY_RETRY_MS = 10_000;
 
 /** Loads the staged file into the export's sink (replacing any earlier load), then cleans up. */
 export const ingestStage: StageHandler = async (run) => {
@@ -17,12 +22,16 @@ export const ingestStage: StageHandler = async (run) => {
     });
     return;
   }
-  const result = await deps.sink(record.sink).load({
-    exportId: record.id,
-    kind: record.spec.type,
-    format: record.spec.format,
-    file,
-  });
+  const result = await deps
+    .sink(record.sink)
+    .load({ exportId: record.id, kind: record.spec.type, format: record.spec.format, file })
+    .catch(async (error: unknown) => {
+      if (!isSinkError(error, 'sink.busy')) throw error;
+      // Another process has the sink open (someone querying the DuckDB file): wait for it as a
+      // delayed job, without spending the job's attempts, and say what the export waits for.
+      await run.save({ lastError: `ingest: waiting for the sink: ${describeError(error)}` });
+      throw new WaitSignal(SINK_BUSY_RETRY_MS, 'sink busy');
+    });
   await run.job.updateProgress(100);
   if (result.carefulBecause) {
     deps.logger.warn(
