@@ -1,8 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type LaunchedSystem, launchSystem } from '@fsx/launcher';
 import { DuckDbSink } from '@fsx/sinks';
 import { eventually } from '@fsx/testing';
-import { signFullStoryWebhook } from '@fsx/webhooks';
+import { createWebhookQueue, signFullStoryWebhook } from '@fsx/webhooks';
+import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -198,5 +200,30 @@ describe('FullStory webhooks', () => {
       return rows.length > 0 ? rows : undefined;
     });
     expect(unknown).toEqual([{ event_name: 'mystery.event' }]);
+  });
+
+  it('keeps an event whose data does not fit, fails its job at once and logs why', async () => {
+    // A note whose text is not text: FullStory's 200 is still owed, the event is kept, and no
+    // retry can make it fit (it used to be retried eight times without a line in the log).
+    expect(await deliver('note.created', { id: 'note-bad', text: 42 })).toEqual([
+      expect.objectContaining({ status: 200 }),
+    ]);
+    const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    const queue = createWebhookQueue(connection, prefix);
+    const jobId = `wh.${Buffer.from('note.created:note-bad').toString('base64url')}`;
+    const job = await eventually(async () => {
+      const found = await queue.getJob(jobId);
+      return (await found?.getState()) === 'failed' ? found : undefined;
+    });
+    await queue.close();
+    connection.disconnect();
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toContain('text');
+    const kept = await rowsOf(
+      `SELECT event_name FROM webhook_events WHERE id = 'note.created:note-bad'`,
+    );
+    expect(kept).toEqual([{ event_name: 'note.created' }]);
+    const log = await readFile(path.join(OUTPUT_DIR, 'webhook-logs', 'worker-webhook.log'), 'utf8');
+    expect(log).toMatch(/event kept, not acted on: its data does not fit.*text/);
   });
 });

@@ -2,7 +2,8 @@ import type { Logger } from '@fsx/logger';
 import { type ExportSpec, type ExportStore, submitExport } from '@fsx/pipeline';
 import type { StageQueues } from '@fsx/queues';
 import type { EventStore } from '@fsx/sinks';
-import type { Job } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
+import { ZodError, z } from 'zod';
 import { type Note, noteSchema, trendAlertSchema } from './envelope.js';
 import { type WebhookJob, webhookJobSchema } from './queue.js';
 
@@ -52,48 +53,74 @@ function noteFields(note: Note, receivedAt: string) {
  */
 export function webhookProcessor(deps: WebhookDeps) {
   return async (job: Job<WebhookJob>): Promise<{ action: string; exportId?: string }> => {
-    const { eventId, receivedAt, envelope } = webhookJobSchema.parse(job.data);
-    const log = deps.logger.child({ eventId, eventName: envelope.eventName });
-    await deps.events.saveEvent({
-      table: 'webhook_events',
-      id: eventId,
-      fields: { event_name: envelope.eventName, received_at: receivedAt },
-      payload: JSON.stringify(envelope),
+    const queued = webhookJobSchema.parse(job.data);
+    const log = deps.logger.child({
+      eventId: queued.eventId,
+      eventName: queued.envelope.eventName,
     });
-
-    if (envelope.eventName === 'note.created') {
-      const note = noteSchema.parse(envelope.data);
-      await deps.events.saveEvent({
-        table: 'notes',
-        id: note.id,
-        fields: noteFields(note, receivedAt),
-        payload: JSON.stringify(note),
-      });
-      log.info({ noteId: note.id }, 'note stored');
-      return { action: 'note stored' };
+    try {
+      return await actOn(deps, queued, log);
+    } catch (error) {
+      // The event is already kept in webhook_events. Data that does not fit what FullStory
+      // documents will not fit on a retry either: fail the job at once, and say so.
+      const permanent = error instanceof ZodError || error instanceof UnrecoverableError;
+      const reason = error instanceof ZodError ? z.prettifyError(error) : String(error);
+      log.warn(
+        { err: error, attempt: job.attemptsMade + 1 },
+        permanent
+          ? `event kept, not acted on: its data does not fit: ${reason}`
+          : 'acting on the event failed; will retry',
+      );
+      throw permanent ? new UnrecoverableError(reason) : error;
     }
-
-    if (envelope.eventName === 'segment.trend.alert') {
-      const alert = trendAlertSchema.parse(envelope.data);
-      const segmentId = segmentIdFromUrl(alert.alertConfig.segmentUrl);
-      if (!segmentId) throw new Error(`no segment id in ${alert.alertConfig.segmentUrl}`);
-      const end = new Date(alert.timestamp);
-      const start = new Date(end.getTime() - WINDOW_DAYS[alert.alertConfig.duration] * 86_400_000);
-      const { record } = await submitExport(deps.store, deps.queues, {
-        spec: {
-          segmentId,
-          ...deps.rules.alertExport,
-          timeRange: { start: start.toISOString(), end: end.toISOString() },
-        },
-        credential: deps.rules.credential,
-        sink: deps.rules.sink,
-        idempotencyKey: `webhook:${eventId}`,
-      });
-      log.info({ exportId: record.id, segmentId }, 'export started by a trend alert');
-      return { action: 'export started', exportId: record.id };
-    }
-
-    log.info('event stored; no rule for it');
-    return { action: 'stored' };
   };
+}
+
+async function actOn(
+  deps: WebhookDeps,
+  { eventId, receivedAt, envelope }: WebhookJob,
+  log: Logger,
+): Promise<{ action: string; exportId?: string }> {
+  await deps.events.saveEvent({
+    table: 'webhook_events',
+    id: eventId,
+    fields: { event_name: envelope.eventName, received_at: receivedAt },
+    payload: JSON.stringify(envelope),
+  });
+
+  if (envelope.eventName === 'note.created') {
+    const note = noteSchema.parse(envelope.data);
+    await deps.events.saveEvent({
+      table: 'notes',
+      id: note.id,
+      fields: noteFields(note, receivedAt),
+      payload: JSON.stringify(note),
+    });
+    log.info({ noteId: note.id }, 'note stored');
+    return { action: 'note stored' };
+  }
+
+  if (envelope.eventName === 'segment.trend.alert') {
+    const alert = trendAlertSchema.parse(envelope.data);
+    const segmentId = segmentIdFromUrl(alert.alertConfig.segmentUrl);
+    if (!segmentId)
+      throw new UnrecoverableError(`no segment id in ${alert.alertConfig.segmentUrl}`);
+    const end = new Date(alert.timestamp);
+    const start = new Date(end.getTime() - WINDOW_DAYS[alert.alertConfig.duration] * 86_400_000);
+    const { record } = await submitExport(deps.store, deps.queues, {
+      spec: {
+        segmentId,
+        ...deps.rules.alertExport,
+        timeRange: { start: start.toISOString(), end: end.toISOString() },
+      },
+      credential: deps.rules.credential,
+      sink: deps.rules.sink,
+      idempotencyKey: `webhook:${eventId}`,
+    });
+    log.info({ exportId: record.id, segmentId }, 'export started by a trend alert');
+    return { action: 'export started', exportId: record.id };
+  }
+
+  log.info('event stored; no rule for it');
+  return { action: 'stored' };
 }
