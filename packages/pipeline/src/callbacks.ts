@@ -56,6 +56,10 @@ export function createCallbackWorker(
       });
       await response.body.dump();
       if (response.statusCode < 200 || response.statusCode >= 300) {
+        deps.logger.warn(
+          { exportId: record.id, status: response.statusCode, attempt: job.attemptsMade + 1 },
+          'callback refused; will retry with backoff',
+        );
         throw new Error(`callback answered ${response.statusCode}`);
       }
       deps.logger.info(

@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createLogger } from '@fsx/logger';
 import { PostgresSink } from '@fsx/sinks';
 import { useTestRedis } from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,8 +155,14 @@ describe('the pipeline, in process, against the simulator', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     const secret = 'callback-secret-0123456789';
+    const logged: string[] = [];
+    const logger = createLogger({
+      name: 'callbacks',
+      pretty: false,
+      destination: { write: (line: string) => void logged.push(line) },
+    });
     const callbacks = createCallbackWorker(
-      { store: p.runtime.deps.store, secret, logger: p.runtime.deps.logger },
+      { store: p.runtime.deps.store, secret, logger },
       { connection: redis.connect({ maxRetriesPerRequest: null }), prefix: redis.prefix },
     );
     await callbacks.waitUntilReady();
@@ -173,6 +180,8 @@ describe('the pipeline, in process, against the simulator', () => {
     await callbacks.close();
     server.close();
     expect(received).toHaveLength(2);
+    // The refusal is in the log, with the receiver's answer.
+    expect(logged.join('')).toMatch(/"status":503.*callback refused; will retry/);
     const last = received[1] as { signature: string; body: string };
     const t = Number(/t=(\d+)/.exec(last.signature)?.[1]);
     expect(last.signature).toBe(signCallback(last.body, secret, t));
