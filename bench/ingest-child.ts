@@ -9,7 +9,7 @@ const [mode, file, format, target] = process.argv.slice(2) as [
   'json' | 'ndjson' | 'csv',
   string,
 ];
-// fsx's DuckDB sink under another memory limit than its default (it takes one thread per 80 MiB).
+// fsx's DuckDB and files sinks under another memory limit than their default (one thread per 80 MiB).
 const memoryLimit = process.env.BENCH_DUCKDB_MEMORY_LIMIT;
 /** DuckDB's own reader of the file, with its own detection. */
 function reader(file: string, format: 'json' | 'ndjson' | 'csv'): string {
@@ -20,28 +20,17 @@ function reader(file: string, format: 'json' | 'ndjson' | 'csv'): string {
 
 const started = performance.now();
 let rows = 0;
-if (mode === 'fsx-duckdb') {
-  rows = (
-    await new DuckDbSink({ path: target, ...(memoryLimit ? { memoryLimit } : {}) }).load({
-      exportId: 'bench',
-      kind: 'events',
-      format,
-      file,
-    })
-  ).rows;
+if (mode === 'fsx-duckdb' || mode === 'fsx-files') {
+  const limits = memoryLimit ? { memoryLimit } : {};
+  const sink =
+    mode === 'fsx-duckdb'
+      ? new DuckDbSink({ path: target, ...limits })
+      : new FilesSink({ dir: target, ...limits });
+  rows = (await sink.load({ exportId: 'bench', kind: 'events', format, file })).rows;
 } else if (mode === 'fsx-postgres') {
   const sink = new PostgresSink({ connectionString: target });
   rows = (await sink.load({ exportId: `bench-${format}`, kind: 'events', format, file })).rows;
   await sink.close();
-} else if (mode === 'fsx-files') {
-  rows = (
-    await new FilesSink({ dir: target, ...(memoryLimit ? { memoryLimit } : {}) }).load({
-      exportId: 'bench',
-      kind: 'events',
-      format,
-      file,
-    })
-  ).rows;
 } else if (mode === 'native-files') {
   // DuckDB's own Parquet writer, partitioned by day as the files sink is, with its defaults.
   const db = await (await DuckDBInstance.create(':memory:')).connect();

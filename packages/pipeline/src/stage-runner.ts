@@ -56,6 +56,11 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
         record;
     }
     const current = record;
+    // An ended export sends its callback, and may end the backfill it is a window of.
+    const announceEnd = async () => {
+      if (current.callbackUrl) await deps.onFinished?.(current.id);
+      await endChildOf(deps, current);
+    };
     const run: StageRun = {
       record: current,
       job,
@@ -113,8 +118,7 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
         });
         log.info({ rows: patch.rows }, 'export completed');
         deps.metrics?.count('fsx_exports_finished_total', { state: 'completed' });
-        if (current.callbackUrl) await deps.onFinished?.(current.id);
-        await endChildOf(deps, current);
+        await announceEnd();
         deps.metrics?.count('fsx_rows_ingested_total', { sink: current.sink }, patch.rows ?? 0);
         if (patch.rowsRejected)
           deps.metrics?.count(
@@ -141,8 +145,7 @@ export function stageProcessor(stage: Stage, deps: PipelineDeps, handler: StageH
         });
         log.error({ err: error }, 'export failed');
         deps.metrics?.count('fsx_exports_finished_total', { state: 'failed' });
-        if (current.callbackUrl) await deps.onFinished?.(current.id);
-        await endChildOf(deps, current);
+        await announceEnd();
         throw new UnrecoverableError(`${stage}: ${describeError(error)}`);
       }
       await deps.store.update(current.id, { lastError: `${stage}: ${describeError(error)}` });

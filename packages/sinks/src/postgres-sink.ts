@@ -19,7 +19,14 @@ import {
   withCarefulRetry,
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
-import { type LoadInput, type LoadResult, type Sink, SinkError, type SinkOptions } from './sink.js';
+import {
+  isSinkError,
+  type LoadInput,
+  type LoadResult,
+  type Sink,
+  SinkError,
+  type SinkOptions,
+} from './sink.js';
 import { duckdbLoadSettings, ident, literal } from './sql.js';
 
 const PG_TYPES: Record<FieldType, string> = {
@@ -165,7 +172,7 @@ export class PostgresSink implements Sink, EventStore {
         this.loadOnce(source, careful, added),
       );
     } catch (error) {
-      if (error instanceof SinkError) throw error;
+      if (isSinkError(error)) throw error;
       const retryable = /ECONNREFUSED|ECONNRESET|terminat|timeout|too many clients/i.test(
         String(error),
       );
