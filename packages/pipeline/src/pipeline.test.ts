@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@fsx/logger';
@@ -127,6 +127,58 @@ describe('the pipeline, in process, against the simulator', () => {
     expect(after?.rows).toBeUndefined();
     expect(await p.digest('events', record.id)).toEqual({ count: 0, hash: '0'.repeat(32) });
   });
+
+  it.each(['duckdb', 'postgres'])(
+    'rolls back a %s load whose export is cancelled while it runs',
+    async (sinkName) => {
+      const deps = p.runtime.deps;
+      const realSink = deps.sink;
+      let loads = 0;
+      // The export is cancelled once its ingest has started: the load runs to its commit, then
+      // finds the export ended.
+      deps.sink = (name) => {
+        const sink = realSink(name);
+        return {
+          kind: sink.kind,
+          close: () => sink.close(),
+          async load(input) {
+            loads += 1;
+            await cancelExport(deps.store, deps.queues, input.exportId);
+            return sink.load(input);
+          },
+        };
+      };
+      try {
+        const { record } = await p.submit(
+          { timeRange: { start: '2026-06-03T00:00:00Z', end: '2026-06-04T00:00:00Z' } },
+          undefined,
+          sinkName,
+        );
+        await p.waitFor(record.id, ['cancelled']);
+        const staged = deps.staging.pathFor(record.id, 'json');
+        const deadline = Date.now() + 10_000;
+        while (
+          Date.now() < deadline &&
+          (await access(staged).then(
+            () => true,
+            () => false,
+          ))
+        )
+          await new Promise((r) => setTimeout(r, 50));
+        const after = await deps.store.get(record.id);
+        expect(after).toMatchObject({ state: 'cancelled' });
+        expect(after?.rows).toBeUndefined();
+        expect(loads).toBe(1);
+        const pg = new PostgresSink({ connectionString: p.config.sinks.postgresUrl as string });
+        const digest = await (sinkName === 'duckdb' ? p : pg).digest('events', record.id);
+        await pg.close();
+        expect(digest.count).toBe(0);
+        await expect(access(staged)).rejects.toThrow();
+      } finally {
+        deps.sink = realSink;
+      }
+    },
+  );
 
   it('returns the same export for a repeated idempotency key and enqueues it once', async () => {
     const range = { start: '2026-05-01T00:00:00Z', end: '2026-05-02T00:00:00Z' };

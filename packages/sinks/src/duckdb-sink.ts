@@ -12,7 +12,14 @@ import {
   openFileReader,
   withSpeculation,
 } from './file-reader.js';
-import { type LoadInput, type LoadResult, type Sink, SinkError, type SinkOptions } from './sink.js';
+import {
+  assertStillWanted,
+  type LoadInput,
+  type LoadResult,
+  type Sink,
+  SinkError,
+  type SinkOptions,
+} from './sink.js';
 import { DUCKDB_TYPES, duckdbLoadSettings, feedsTwoReaders, ident, onOneThread } from './sql.js';
 
 export interface DuckDbSinkOptions extends SinkOptions {
@@ -191,6 +198,7 @@ export class DuckDbSink implements Sink, EventStore {
         return undefined;
       }
       await this.options.beforeCommit?.();
+      await assertStillWanted(input);
       await db.run('COMMIT');
       return { rows: Number(inserted.rowsChanged), rejected };
     } catch (error) {

@@ -11,7 +11,7 @@ import {
 } from '@fsx/export-schema';
 import { hasText } from './gunzip.js';
 import { jsonArrayToNdjson } from './json-array-lines.js';
-import { isSinkError, type LoadInput, type LoadResult, SinkError } from './sink.js';
+import { isNotAboutTheFile, type LoadInput, type LoadResult, SinkError } from './sink.js';
 import { DUCKDB_TYPES, ident, literal, onOneThread } from './sql.js';
 
 export interface FileColumn {
@@ -403,9 +403,9 @@ export async function withCarefulRetry(
   try {
     return await load(input, false);
   } catch (error) {
-    // A sink that cannot be opened (another process holds the DuckDB file) says nothing of the
-    // file: reading it line by line would only wait again.
-    if (isSinkError(error, 'sink.busy')) throw error;
+    // A sink that cannot be opened (another process holds the DuckDB file), or a load its export
+    // no longer wants, says nothing of the file: reading it line by line would not help.
+    if (isNotAboutTheFile(error)) throw error;
     // The start of DuckDB's message says why; its tail may quote whole rows of the export.
     const carefulBecause = (error instanceof Error ? error.message : String(error)).slice(0, 300);
     if (input.format !== 'json') return { ...(await load(input, true)), carefulBecause };
@@ -434,7 +434,7 @@ export async function loadWithCarefulRetry(
   try {
     return await withCarefulRetry(input, load);
   } catch (error) {
-    if (isSinkError(error, 'sink.busy')) throw error;
+    if (isNotAboutTheFile(error)) throw error;
     throw new SinkError('sink.load_failed', `${what} failed: ${String(error)}`, { cause: error });
   }
 }

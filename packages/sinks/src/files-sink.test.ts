@@ -45,6 +45,24 @@ describe.each(['parquet', 'ndjson'] as const)('FilesSink (%s)', (format) => {
     expect(await sink.digest('events', 'exp-1')).toEqual({ count: 900, hash: generated.hash });
     expect((await readdir(out)).filter((name) => name.startsWith('.incoming'))).toEqual([]);
   });
+
+  it('publishes nothing when the export stopped wanting the load before it landed', async () => {
+    const out = path.join(dir, `${format}-abandoned`);
+    const staged = path.join(dir, `abandoned-${format}.ndjson.gz`);
+    await generateExportFile({ path: staged, type: 'events', format: 'ndjson', rows: 50 });
+    const sink = new FilesSink({ dir: out, format });
+    let asked = 0;
+    const stillWanted = async () => {
+      asked += 1;
+      return false;
+    };
+    await expect(
+      sink.load({ exportId: 'exp-2', kind: 'events', format: 'ndjson', file: staged, stillWanted }),
+    ).rejects.toMatchObject({ name: 'SinkError', code: 'sink.abandoned' });
+    expect(asked).toBe(1); // not tried again on the careful path
+    expect(await sink.digest('events', 'exp-2')).toMatchObject({ count: 0 });
+    expect((await readdir(out)).filter((name) => name.startsWith('.incoming'))).toEqual([]);
+  });
 });
 
 describe('FilesSink at scale', () => {

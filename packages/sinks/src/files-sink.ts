@@ -4,7 +4,13 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { sizeBytes } from '@fsx/config';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import { type FileReader, loadWithCarefulRetry, openFileReader } from './file-reader.js';
-import type { LoadInput, LoadResult, Sink, SinkOptions } from './sink.js';
+import {
+  assertStillWanted,
+  type LoadInput,
+  type LoadResult,
+  type Sink,
+  type SinkOptions,
+} from './sink.js';
 import { DUCKDB_TYPES, type DuckDbLoadOptions, duckdbLoadSettings, ident, literal } from './sql.js';
 
 export type FilesFormat = 'parquet' | 'ndjson';
@@ -105,6 +111,7 @@ export class FilesSink implements Sink {
         }
       }
       const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`)).getRowObjectsJS();
+      await assertStillWanted(input);
       await this.publish(temp, tableDir, input.exportId);
       await this.writeQuarantine(input.exportId, rejects);
       return {

@@ -20,6 +20,7 @@ import {
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
 import {
+  assertStillWanted,
   isSinkError,
   type LoadInput,
   type LoadResult,
@@ -308,6 +309,7 @@ export class PostgresSink implements Sink, EventStore {
           reject.raw,
         ]);
       }
+      await assertStillWanted(input);
       await client.query('COMMIT');
       return { rows: Number(copy?.rowCount ?? 0), rejected: rejects.length };
     } catch (error) {

@@ -22,6 +22,11 @@ export interface LoadInput {
   format: FileFormat;
   /** A gzipped export file in the staging store. */
   file: string;
+  /**
+   * Asked just before the load commits: false (the export was cancelled meanwhile) rolls it back
+   * and ends the load with a `sink.abandoned` SinkError.
+   */
+  stillWanted?: () => Promise<boolean>;
 }
 
 export interface LoadResult {
@@ -46,12 +51,18 @@ export interface Sink {
   close(): Promise<void>;
 }
 
+/**
+ * `sink.busy`: another process holds the sink; `sink.abandoned`: the export no longer wanted the
+ * load, which rolled back; `sink.load_failed`: the load itself failed.
+ */
+export type SinkErrorCode = 'sink.busy' | 'sink.abandoned' | 'sink.load_failed';
+
 export class SinkError extends Error {
-  readonly code: 'sink.busy' | 'sink.load_failed';
+  readonly code: SinkErrorCode;
   readonly retryable: boolean;
 
   constructor(
-    code: 'sink.busy' | 'sink.load_failed',
+    code: SinkErrorCode,
     message: string,
     options: { cause?: unknown; retryable?: boolean } = {},
   ) {
@@ -63,7 +74,24 @@ export class SinkError extends Error {
 }
 
 /** Whether `error` is a SinkError (with `code`, if given), also across copies of this module. */
-export function isSinkError(error: unknown, code?: SinkError['code']): error is SinkError {
+export function isSinkError(error: unknown, code?: SinkErrorCode): error is SinkError {
   const candidate = error as { name?: unknown; code?: unknown } | null;
   return candidate?.name === 'SinkError' && (code === undefined || candidate.code === code);
+}
+
+/**
+ * Whether `error` says nothing of the file (the sink was busy, or the export stopped wanting the
+ * load): reading the file again line by line would not help.
+ */
+export function isNotAboutTheFile(error: unknown): boolean {
+  return isSinkError(error, 'sink.busy') || isSinkError(error, 'sink.abandoned');
+}
+
+/** Throws `sink.abandoned` when the export no longer wants this load; call it just before COMMIT. */
+export async function assertStillWanted(input: LoadInput): Promise<void> {
+  if (!input.stillWanted || (await input.stillWanted())) return;
+  throw new SinkError(
+    'sink.abandoned',
+    `the load of export ${input.exportId} rolled back: the export ended while it ran`,
+  );
 }

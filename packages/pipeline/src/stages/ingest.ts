@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import { isSinkError } from '@fsx/sinks';
 import { describeError, WaitSignal } from '../errors.js';
+import { ExportStore } from '../export-store.js';
 import type { StageHandler } from '../stage-runner.js';
 
 /** How soon an ingest that found the sink busy (after waiting DUCKDB_LOCK_WAIT_MS) tries again. */
@@ -24,14 +25,30 @@ export const ingestStage: StageHandler = async (run) => {
   }
   const result = await deps
     .sink(record.sink)
-    .load({ exportId: record.id, kind: record.spec.type, format: record.spec.format, file })
+    .load({
+      exportId: record.id,
+      kind: record.spec.type,
+      format: record.spec.format,
+      file,
+      // Cancelled while loading: the load rolls back instead of landing rows nobody wants.
+      stillWanted: async () => {
+        const now = await deps.store.get(record.id);
+        return now !== undefined && !ExportStore.isTerminal(now);
+      },
+    })
     .catch(async (error: unknown) => {
+      if (isSinkError(error, 'sink.abandoned')) return undefined;
       if (!isSinkError(error, 'sink.busy')) throw error;
       // Another process has the sink open (someone querying the DuckDB file): wait for it as a
       // delayed job, without spending the job's attempts, and say what the export waits for.
       await run.save({ lastError: `ingest: waiting for the sink: ${describeError(error)}` });
       throw new WaitSignal(SINK_BUSY_RETRY_MS, 'sink busy');
     });
+  if (!result) {
+    deps.logger.info({ exportId: record.id }, 'export ended while loading; the load rolled back');
+    await deps.staging.remove(file);
+    return;
+  }
   await run.job.updateProgress(100);
   if (result.carefulBecause) {
     deps.logger.warn(
