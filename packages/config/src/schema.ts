@@ -170,7 +170,8 @@ export interface FsxConfig {
     createReserve: number;
     pollFirstDelayMs: number;
   };
-  storage: { dataDir: string; stagingDir: string };
+  /** `tempDir`: where in-memory DuckDB spills past its memory limit (under DATA_DIR, writable). */
+  storage: { dataDir: string; stagingDir: string; tempDir: string };
   sinks: {
     default: SinkKind;
     duckdbPath: string;
@@ -249,6 +250,7 @@ export const configSchema = envSchema
       storage: {
         dataDir,
         stagingDir: path.resolve(env.STAGING_DIR ?? path.join(dataDir, 'staging')),
+        tempDir: path.join(dataDir, 'tmp'),
       },
       sinks: {
         default: env.DEFAULT_SINK,

@@ -29,6 +29,7 @@ function createSink(name: string, config: FsxConfig): Sink {
     memoryLimit: config.sinks.duckdbMemoryLimit,
     ...(config.sinks.duckdbThreads ? { threads: config.sinks.duckdbThreads } : {}),
     newFields: config.sinks.newFields,
+    tempDir: config.storage.tempDir,
   };
   if (name === 'duckdb')
     return new DuckDbSink({

@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { sizeBytes } from '@fsx/config';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import { type FileReader, loadWithCarefulRetry, openFileReader } from './file-reader.js';
+import { withScratchDuckDb } from './scratch-duckdb.js';
 import {
   assertStillWanted,
   type LoadInput,
@@ -71,8 +72,23 @@ export class FilesSink implements Sink {
     const tableDir = path.join(this.options.dir, input.kind);
     await mkdir(tableDir, { recursive: true });
     const temp = await mkdtemp(path.join(this.options.dir, '.incoming-'));
-    const instance = await DuckDBInstance.create(':memory:', duckdbLoadSettings(this.options));
-    const db = await instance.connect();
+    try {
+      return await withScratchDuckDb(this.options, (db) =>
+        this.writeFiles(db, input, careful, temp, tableDir),
+      );
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
+  }
+
+  /** Writes the export's files into `temp`, then publishes them into `tableDir`. */
+  private async writeFiles(
+    db: DuckDBConnection,
+    input: LoadInput,
+    careful: boolean,
+    temp: string,
+    tableDir: string,
+  ): Promise<LoadResult> {
     let reader: FileReader | undefined;
     try {
       reader = await openFileReader(db, input, {
@@ -125,9 +141,6 @@ export class FilesSink implements Sink {
       };
     } finally {
       await reader?.dispose();
-      db.closeSync();
-      instance.closeSync();
-      await rm(temp, { recursive: true, force: true });
     }
   }
 
@@ -197,9 +210,7 @@ export class FilesSink implements Sink {
       path.basename(f).startsWith(`${exportId}_`),
     );
     if (files.length === 0) return digest.toJSON();
-    const instance = await DuckDBInstance.create(':memory:', duckdbLoadSettings(this.options));
-    const db = await instance.connect();
-    try {
+    return withScratchDuckDb(this.options, async (db) => {
       const list = `[${files.map(literal).join(', ')}]`;
       let source = `read_parquet(${list}, hive_partitioning = false, union_by_name = true)`;
       if (this.format === 'ndjson') {
@@ -218,10 +229,7 @@ export class FilesSink implements Sink {
       for await (const rows of result.yieldRowObjectJs())
         for (const row of rows) digest.add(row as Record<string, RawValue>);
       return digest.toJSON();
-    } finally {
-      db.closeSync();
-      instance.closeSync();
-    }
+    });
   }
 
   async close(): Promise<void> {}

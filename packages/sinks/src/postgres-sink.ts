@@ -4,7 +4,7 @@ import { constants, createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { type ExportKind, type FieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import pg from 'pg';
 import { type CopyStreamQuery, from as copyFrom } from 'pg-copy-streams';
@@ -19,6 +19,7 @@ import {
   withCarefulRetry,
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
+import { withScratchDuckDb } from './scratch-duckdb.js';
 import {
   assertStillWanted,
   isSinkError,
@@ -28,7 +29,7 @@ import {
   SinkError,
   type SinkOptions,
 } from './sink.js';
-import { duckdbLoadSettings, ident, literal } from './sql.js';
+import { ident, literal } from './sql.js';
 
 const PG_TYPES: Record<FieldType, string> = {
   int64: 'BIGINT',
@@ -185,33 +186,27 @@ export class PostgresSink implements Sink, EventStore {
     }
   }
 
-  private async loadOnce(
-    input: LoadInput,
-    careful: boolean,
-    added: Set<string>,
-  ): Promise<LoadResult> {
-    const instance = await DuckDBInstance.create(':memory:', duckdbLoadSettings(this.options));
-    const db = await instance.connect();
-    let reader: FileReader | undefined;
-    try {
-      reader = await openFileReader(db, input, {
-        careful,
-        asText: true,
-        ...(this.options.newFields === 'extras'
-          ? { extras: { columns: new Set((await this.tableColumns(input.kind)).keys()) } }
-          : {}),
-      });
-      for (const name of await this.ensureColumns(input.kind, reader.columns)) added.add(name);
-      // A CSV file goes in as it is unless some of its columns are gathered into `extras`.
-      const asIs = input.format === 'csv' && !careful && reader.extraFields.length === 0;
-      const source = asIs ? csvAsIs(input) : throughDuckDb(db, input, reader);
-      const { rows, rejected } = await this.replaceRows(input, reader.columns, source);
-      return { rows, rejected, newColumns: [...added], extraFields: reader.extraFields };
-    } finally {
-      await reader?.dispose();
-      db.closeSync();
-      instance.closeSync();
-    }
+  private loadOnce(input: LoadInput, careful: boolean, added: Set<string>): Promise<LoadResult> {
+    return withScratchDuckDb(this.options, async (db) => {
+      let reader: FileReader | undefined;
+      try {
+        reader = await openFileReader(db, input, {
+          careful,
+          asText: true,
+          ...(this.options.newFields === 'extras'
+            ? { extras: { columns: new Set((await this.tableColumns(input.kind)).keys()) } }
+            : {}),
+        });
+        for (const name of await this.ensureColumns(input.kind, reader.columns)) added.add(name);
+        // A CSV file goes in as it is unless some of its columns are gathered into `extras`.
+        const asIs = input.format === 'csv' && !careful && reader.extraFields.length === 0;
+        const source = asIs ? csvAsIs(input) : throughDuckDb(db, input, reader);
+        const { rows, rejected } = await this.replaceRows(input, reader.columns, source);
+        return { rows, rejected, newColumns: [...added], extraFields: reader.extraFields };
+      } finally {
+        await reader?.dispose();
+      }
+    });
   }
 
   /** The table's columns and their defaults, read on `client` (in its transaction) or the pool. */

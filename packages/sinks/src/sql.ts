@@ -76,4 +76,9 @@ export interface DuckDbLoadOptions {
   memoryLimit?: string;
   /** DuckDB's threads during a load. @defaultValue one per core, as many as the memory feeds */
   threads?: number;
+  /**
+   * Where an in-memory DuckDB spills past its memory limit (a folder per load under it). A DuckDB
+   * file spills beside itself. @defaultValue the OS's temporary folder
+   */
+  tempDir?: string;
 }
