@@ -140,11 +140,52 @@ describe('POST /v1/users and /v1/events', () => {
     expect((await app.inject('/v1/sends/not-an-id')).statusCode).toBe(400);
   });
 
+  it('lists sends newest first, by kind and state, a page at a time, without expired ones', async () => {
+    const ids: string[] = [];
+    for (const uid of ['l1', 'l2', 'l3']) ids.push((await post('/v1/users', { uid })).json().id);
+    const eventId = (await post('/v1/events', { name: 'Listed', user: { uid: 'l1' } })).json().id;
+    // One user send finishes with a failure: it lists as failed.
+    await store.recordOutcomes([
+      { ref: { sendId: ids[0] as string, index: 0 }, failure: { code: 'x', message: 'no' } },
+    ]);
+
+    const first = (await app.inject('/v1/sends?kind=users&limit=2')).json();
+    expect(first.items.map((s: { id: string }) => s.id)).toEqual([ids[2], ids[1]]);
+    expect(first.items[0]).toMatchObject({
+      kind: 'users',
+      state: 'queued',
+      items: 1,
+      pending: 1,
+      links: { self: `http://fsx.test/v1/sends/${ids[2]}` },
+    });
+    expect(first.items[0].failures).toBeUndefined();
+    const second = (
+      await app.inject(`/v1/sends?kind=users&limit=2&cursor=${first.nextCursor}`)
+    ).json();
+    expect(second.items.map((s: { id: string }) => s.id)).toContain(ids[0]);
+    expect(second.items.map((s: { kind: string }) => s.kind)).not.toContain('events');
+
+    const failed = (await app.inject('/v1/sends?state=failed&limit=100')).json();
+    expect(failed.items.map((s: { id: string }) => s.id)).toEqual([ids[0]]);
+    expect(failed.nextCursor).toBeUndefined();
+    const all = (await app.inject('/v1/sends?limit=1')).json();
+    expect(all.items.map((s: { id: string }) => s.id)).toEqual([eventId]);
+
+    // A finished send's record expires; the listing skips it and forgets it.
+    const keys = await deps.redis.keys(`${redis.prefix}:sendrec:${ids[1]}*`);
+    await deps.redis.del(...keys);
+    const after = (await app.inject('/v1/sends?kind=users&limit=100')).json();
+    expect(after.items.map((s: { id: string }) => s.id)).not.toContain(ids[1]);
+    expect(await deps.redis.zscore(`${redis.prefix}:sendrec-index`, ids[1] as string)).toBeNull();
+    expect((await app.inject('/v1/sends?state=nope')).statusCode).toBe(400);
+  });
+
   it('documents the send routes in OpenAPI and shows the send queue on Bull Board', async () => {
     const spec = (await app.inject({ url: '/docs/json' })).json();
     for (const route of ['/v1/users', '/v1/events'])
       expect(spec.paths[route].post.requestBody.content['application/json'].schema).toBeDefined();
     expect(spec.paths['/v1/sends/{id}'].get).toBeDefined();
+    expect(spec.paths['/v1/sends'].get).toBeDefined();
     const board = (await app.inject({ url: '/admin/queues/api/queues' })).json();
     expect(board.queues.map((q: { name: string }) => q.name)).toContain('send');
   });

@@ -8,6 +8,7 @@ import {
   TERMINAL_STATES,
 } from './export-record.js';
 import { firstRequestId, idempotencyValue, requestFingerprint } from './idempotency.js';
+import { type Page, pageNewestFirst } from './newest-first.js';
 
 const MERGE = readFileSync(new URL('./merge.lua', import.meta.url), 'utf8');
 const IDEMPOTENCY_TTL_S = 7 * 86_400;
@@ -145,28 +146,21 @@ export class ExportStore {
   }
 
   /** Newest first. `cursor` is the offset to continue from. */
-  async list(options: { state?: ExportState; limit: number; cursor?: number }) {
-    const records: ExportRecord[] = [];
-    let offset = options.cursor ?? 0;
-    const batch = Math.max(options.limit, 100);
-    while (records.length < options.limit) {
-      const ids = await this.redis.zrevrange(this.indexKey, offset, offset + batch - 1);
-      if (ids.length === 0) return { records, nextCursor: undefined };
-      const raws = await this.redis.mget(ids.map((id) => this.key(id)));
-      for (const [i, raw] of raws.entries()) {
-        offset += 1;
-        if (!raw) continue;
-        const record = JSON.parse(raw) as ExportRecord;
-        if (!options.state || record.state === options.state) records.push(record);
-        if (records.length === options.limit) {
-          return {
-            records,
-            nextCursor: i === ids.length - 1 && ids.length < batch ? undefined : offset,
-          };
-        }
-      }
-    }
-    return { records, nextCursor: offset };
+  list(options: {
+    state?: ExportState;
+    limit: number;
+    cursor?: number;
+  }): Promise<Page<ExportRecord>> {
+    return pageNewestFirst(
+      this.redis,
+      this.indexKey,
+      options,
+      async (ids) =>
+        (await this.redis.mget(ids.map((id) => this.key(id)))).map((raw) =>
+          raw ? (JSON.parse(raw) as ExportRecord) : undefined,
+        ),
+      (record) => !options.state || record.state === options.state,
+    );
   }
 
   static isTerminal(record: ExportRecord): boolean {

@@ -32,6 +32,7 @@ export {
   requestFingerprint,
 } from './idempotency.js';
 export { type Labels, METRICS, type MetricName, PipelineMetrics } from './metrics.js';
+export { type Page, pageNewestFirst } from './newest-first.js';
 export { OperationDurations } from './operation-durations.js';
 export { type PollBounds, type PollObservation, pollDelayMs } from './poll-schedule.js';
 export { availableSinks, createPipelineRuntime, type PipelineRuntime } from './runtime.js';

@@ -13,6 +13,6 @@ export {
 export { sendProcessor } from './processor.js';
 export { createSendQueue, enqueueFlush, SEND_QUEUE, type SendJob, sendJobSchema } from './queue.js';
 export { importPollDelayMs } from './send-import.js';
-export { SendStore, type SendView } from './send-store.js';
+export { SEND_STATES, SendStore, type SendSummary, type SendView } from './send-store.js';
 export { serverBucket } from './server-call.js';
 export { runSendWorkerApp } from './worker-app.js';

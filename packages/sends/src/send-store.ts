@@ -1,12 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { firstRequestId, idempotencyValue, requestFingerprint } from '@fsx/pipeline';
+import {
+  firstRequestId,
+  idempotencyValue,
+  type Page,
+  pageNewestFirst,
+  requestFingerprint,
+} from '@fsx/pipeline';
 import type { Redis } from 'ioredis';
 import type { SendKind } from './items.js';
 
 const script = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8');
 const SCRIPTS = {
-  fsxCreateSend: { keys: 5, lua: script('create-send') },
+  fsxCreateSend: { keys: 7, lua: script('create-send') },
   fsxTakeBatch: { keys: 2, lua: script('take-batch') },
   fsxRecordOutcomes: { keys: 4, lua: script('record-outcomes') },
   fsxCreateBatch: { keys: 1, lua: script('create-batch') },
@@ -43,10 +49,15 @@ export interface Batch {
   polls: number;
 }
 
+/** What a listing shows of a send. */
+export type SendSummary = Omit<SendView, 'failures'>;
+
+export const SEND_STATES = ['queued', 'sending', 'completed', 'partial', 'failed'] as const;
+
 export interface SendView {
   id: string;
   kind: SendKind;
-  state: 'queued' | 'sending' | 'completed' | 'partial' | 'failed';
+  state: (typeof SEND_STATES)[number];
   items: number;
   sent: number;
   failed: number;
@@ -96,6 +107,9 @@ export class SendStore {
   private get pendingIndexKey() {
     return this.key('sendq-index');
   }
+  private get sendIndexKey() {
+    return this.key('sendrec-index');
+  }
   private batchKey(id: string) {
     return this.key('sendbatch', id);
   }
@@ -125,6 +139,8 @@ export class SendStore {
       this.pendingKey(input.credential, input.kind),
       idemKey,
       this.pendingIndexKey,
+      this.sendIndexKey,
+      `${this.sendIndexKey}:seq`,
       id,
       input.kind,
       input.credential,
@@ -271,35 +287,73 @@ export class SendStore {
       this.redis.hgetall(sendKey),
       this.redis.hgetall(failuresKey),
     ]);
-    if (!raw.id) return undefined;
-    const items = Number(raw.total);
-    const sent = Number(raw.sent);
-    const failed = Number(raw.failed);
-    const pending = items - sent - failed;
-    const state =
-      pending > 0
-        ? sent + failed > 0
-          ? 'sending'
-          : 'queued'
-        : failed === 0
-          ? 'completed'
-          : sent === 0
-            ? 'failed'
-            : 'partial';
+    const summary = summarize(raw);
+    if (!summary) return undefined;
     return {
-      id,
-      kind: raw.kind as SendKind,
-      state,
-      items,
-      sent,
-      failed,
-      pending,
+      ...summary,
       failures: Object.entries(failures)
         .map(([index, json]) => ({ index: Number(index), ...(JSON.parse(json) as ItemFailure) }))
         .sort((a, b) => a.index - b.index)
         .slice(0, MAX_LISTED_FAILURES),
-      createdAt: raw.createdAt ?? '',
-      finishedAt: raw.finishedAt ?? null,
     };
   }
+
+  /**
+   * Sends, newest first, without their failures (`view` has them); `cursor` is the offset to
+   * continue from. A finished send drops out when its record expires.
+   */
+  list(options: {
+    state?: SendView['state'];
+    kind?: SendKind;
+    limit: number;
+    cursor?: number;
+  }): Promise<Page<SendSummary>> {
+    return pageNewestFirst(
+      this.redis,
+      this.sendIndexKey,
+      options,
+      async (ids) => {
+        const pipeline = this.redis.pipeline();
+        for (const id of ids) pipeline.hgetall(this.sendKeys(id)[0]);
+        const results = (await pipeline.exec()) ?? [];
+        const summaries = results.map(([, raw]) => summarize(raw as Record<string, string>));
+        const expired = ids.filter((_, i) => summaries[i] === undefined);
+        if (expired.length > 0) await this.redis.zrem(this.sendIndexKey, ...expired);
+        return summaries;
+      },
+      (send) =>
+        (!options.state || send.state === options.state) &&
+        (!options.kind || send.kind === options.kind),
+    );
+  }
+}
+
+/** A send's counts and state from its hash; undefined when it is gone. */
+function summarize(raw: Record<string, string> | null | undefined): SendSummary | undefined {
+  if (!raw?.id) return undefined;
+  const items = Number(raw.total);
+  const sent = Number(raw.sent);
+  const failed = Number(raw.failed);
+  const pending = items - sent - failed;
+  const state =
+    pending > 0
+      ? sent + failed > 0
+        ? 'sending'
+        : 'queued'
+      : failed === 0
+        ? 'completed'
+        : sent === 0
+          ? 'failed'
+          : 'partial';
+  return {
+    id: raw.id,
+    kind: raw.kind as SendKind,
+    state,
+    items,
+    sent,
+    failed,
+    pending,
+    createdAt: raw.createdAt ?? '',
+    finishedAt: raw.finishedAt ?? null,
+  };
 }

@@ -1,5 +1,11 @@
 import { DEFAULT_CREDENTIAL } from '@fsx/config';
-import { enqueueFlush, itemSchemas, MAX_ITEMS_PER_REQUEST, type SendKind } from '@fsx/sends';
+import {
+  enqueueFlush,
+  itemSchemas,
+  MAX_ITEMS_PER_REQUEST,
+  SEND_STATES,
+  type SendKind,
+} from '@fsx/sends';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IntakeDeps } from '../deps.js';
@@ -18,6 +24,12 @@ const sendBody = (kind: SendKind) =>
 
 const credentialQuery = z.strictObject({ credential: z.string().min(1).max(100).optional() });
 const sendIdParams = z.strictObject({ id: z.uuid('must be a send id') });
+const listSendsQuery = z.strictObject({
+  state: z.enum(SEND_STATES).optional(),
+  kind: z.enum(['users', 'events']).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.coerce.number().int().min(0).optional(),
+});
 
 /**
  * Users and events for FullStory's v2 server API. A request is answered 202 once its items are
@@ -28,6 +40,11 @@ export const sendRoutes =
   (deps: IntakeDeps): FastifyPluginAsyncZod =>
   async (app) => {
     const self = (id: string) => `${deps.publicUrl}/v1/sends/${id}`;
+    const sendsHere = () => {
+      if (!deps.sends)
+        throw new HttpError(404, 'not_found', 'sending to FullStory is not set up here');
+      return deps.sends;
+    };
 
     for (const kind of ['users', 'events'] as const) {
       app.post(
@@ -44,9 +61,7 @@ export const sendRoutes =
           },
         },
         async (request, reply) => {
-          const sends = deps.sends;
-          if (!sends)
-            throw new HttpError(404, 'not_found', 'sending to FullStory is not set up here');
+          const sends = sendsHere();
           const credential = request.query.credential ?? DEFAULT_CREDENTIAL;
           assertCredential(deps.credentials, credential);
           const idempotencyKey = request.headers['idempotency-key'];
@@ -69,6 +84,23 @@ export const sendRoutes =
         },
       );
     }
+
+    app.get(
+      '/v1/sends',
+      {
+        schema: {
+          summary: 'Sends, newest first (counts only; one send shows its failures)',
+          querystring: listSendsQuery,
+        },
+      },
+      async (request) => {
+        const { records, nextCursor } = await sendsHere().store.list(request.query);
+        return {
+          items: records.map((send) => ({ ...send, links: { self: self(send.id) } })),
+          ...(nextCursor !== undefined ? { nextCursor } : {}),
+        };
+      },
+    );
 
     app.get(
       '/v1/sends/:id',
