@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { generateExportFile } from '@fsx/fullstory-sim';
 import { providePostgres } from '@fsx/testing';
 import pg from 'pg';
-import { table } from './stats.js';
+import { median, table } from './stats.js';
 
 const run = promisify(execFile);
 const ROWS = (process.env.BENCH_ROWS ?? '1000000').split(',').map(Number);
@@ -20,6 +20,8 @@ const FORMATS = (process.env.BENCH_FORMATS ?? 'ndjson,json,csv').split(',') as (
   | 'csv'
 )[];
 const SINKS = (process.env.BENCH_SINKS ?? 'duckdb,postgres,files').split(',');
+/** Rounds per pair, alternating which of the two goes first; the table shows medians. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const dir = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'fsx-bench-ingest');
 await mkdir(dir, { recursive: true });
 const postgres = await providePostgres();
@@ -65,6 +67,15 @@ async function child(mode: string, file: string, format: string, target: string)
   return { rows, rowsPerSecond: rows / (ms / 1000), maxRssMb: result.maxRssMb };
 }
 
+/** Empties fsx's events table, if the first fsx load has made it. */
+async function truncateEvents(): Promise<void> {
+  const client = new pg.Client({ connectionString: postgres.url });
+  await client.connect();
+  const exists = await client.query(`SELECT to_regclass('public.events') AS t`);
+  if (exists.rows[0]?.t) await client.query('TRUNCATE TABLE public.events');
+  await client.end();
+}
+
 async function psqlCopy(csvFile: string, header: string) {
   const client = new pg.Client({ connectionString: postgres.url });
   await client.connect();
@@ -100,6 +111,42 @@ async function uncompressedCsv(rows: number): Promise<string> {
 }
 
 type Measured = Awaited<ReturnType<typeof child>>;
+interface Contender {
+  /** Clears what the previous round left, outside the measurement. */
+  reset(): Promise<void>;
+  load(): Promise<Measured>;
+}
+
+/**
+ * fsx and the loader on the same file, ROUNDS times, taking turns at going first (the machine's
+ * noise comes in bursts of minutes): speed is each one's median, the ratio the median of the
+ * rounds' ratios with their range, peak RSS the highest of any round.
+ */
+async function pair(fsx: Contender, loader: Contender) {
+  const rounds: { fsx: Measured; loader: Measured }[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const fsxFirst = round % 2 === 0;
+    const measure = async (contender: Contender) => {
+      await contender.reset();
+      return contender.load();
+    };
+    const first = await measure(fsxFirst ? fsx : loader);
+    const second = await measure(fsxFirst ? loader : fsx);
+    rounds.push(fsxFirst ? { fsx: first, loader: second } : { fsx: second, loader: first });
+  }
+  const ratios = rounds.map((r) => r.fsx.rowsPerSecond / r.loader.rowsPerSecond);
+  const speed = (side: 'fsx' | 'loader') => median(rounds.map((r) => r[side].rowsPerSecond));
+  const rss = (side: 'fsx' | 'loader') => Math.max(...rounds.map((r) => r[side].maxRssMb));
+  return {
+    fsxRowsPerSecond: speed('fsx'),
+    fsxRssMb: rss('fsx'),
+    loaderRowsPerSecond: speed('loader'),
+    loaderRssMb: rss('loader'),
+    ratio: median(ratios),
+    ratioRange: `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+  };
+}
+
 const results: Record<string, string | number>[] = [];
 for (const rows of ROWS) {
   for (const format of FORMATS) {
@@ -108,42 +155,50 @@ for (const rows of ROWS) {
       process.stderr.write(`generating ${file}…\n`);
       await generateExportFile({ path: file, type: 'events', format, rows });
     }
-    const duckFile = path.join(dir, 'fsx.duckdb');
-    const nativeFile = path.join(dir, 'native.duckdb');
-    await rm(duckFile, { force: true });
-    await rm(nativeFile, { force: true });
-    const row = (sink: string, fsx: Measured, native: Measured, loader: string) => ({
+    const row = (sink: string, loader: string, measured: Awaited<ReturnType<typeof pair>>) => ({
       rows,
       format,
       sink,
-      'fsx rows/s': Math.round(fsx.rowsPerSecond),
-      'fsx peak RSS MB': Math.round(fsx.maxRssMb),
+      'fsx rows/s': Math.round(measured.fsxRowsPerSecond),
+      'fsx peak RSS MB': Math.round(measured.fsxRssMb),
       loader,
-      'loader rows/s': Math.round(native.rowsPerSecond),
-      'loader peak RSS MB': Math.round(native.maxRssMb),
-      'fsx/loader speed': (fsx.rowsPerSecond / native.rowsPerSecond).toFixed(2),
+      'loader rows/s': Math.round(measured.loaderRowsPerSecond),
+      'loader peak RSS MB': Math.round(measured.loaderRssMb),
+      'fsx/loader speed': measured.ratio.toFixed(2),
+      [`range of ${ROUNDS}`]: measured.ratioRange,
+    });
+    /** A load by `mode` into `target`, which is removed before each round. */
+    const fresh = (mode: string, target: string): Contender => ({
+      reset: () => rm(target, { recursive: true, force: true }),
+      load: () => child(mode, file, format, target),
     });
     const before = results.length;
     if (SINKS.includes('duckdb')) {
-      const fsxDuck = await child('fsx-duckdb', file, format, duckFile);
-      const nativeDuck = await child('native-duckdb', file, format, nativeFile);
-      results.push(row('duckdb', fsxDuck, nativeDuck, format === 'csv' ? 'read_csv' : 'read_json'));
+      const measured = await pair(
+        fresh('fsx-duckdb', path.join(dir, 'fsx.duckdb')),
+        fresh('native-duckdb', path.join(dir, 'native.duckdb')),
+      );
+      results.push(row('duckdb', format === 'csv' ? 'read_csv' : 'read_json', measured));
     }
     if (SINKS.includes('postgres')) {
-      const fsxPg = await child('fsx-postgres', file, format, postgres.url);
       const csvFile = await uncompressedCsv(rows);
       const header = (await run('head', ['-1', csvFile])).stdout.trim();
-      const nativePg = await psqlCopy(csvFile, header);
-      results.push(row('postgres', fsxPg, nativePg, 'psql \\copy (CSV)'));
+      const measured = await pair(
+        {
+          // Each round loads into an empty table, as the loader's does.
+          reset: () => truncateEvents(),
+          load: () => child('fsx-postgres', file, format, postgres.url),
+        },
+        { reset: async () => {}, load: () => psqlCopy(csvFile, header) },
+      );
+      results.push(row('postgres', 'psql \\copy (CSV)', measured));
     }
     if (SINKS.includes('files')) {
-      const fsxDir = path.join(dir, 'fsx-files');
-      const nativeDir = path.join(dir, 'native-files');
-      await rm(fsxDir, { recursive: true, force: true });
-      await rm(nativeDir, { recursive: true, force: true });
-      const fsxFiles = await child('fsx-files', file, format, fsxDir);
-      const nativeFiles = await child('native-files', file, format, nativeDir);
-      results.push(row('files', fsxFiles, nativeFiles, 'COPY TO parquet'));
+      const measured = await pair(
+        fresh('fsx-files', path.join(dir, 'fsx-files')),
+        fresh('native-files', path.join(dir, 'native-files')),
+      );
+      results.push(row('files', 'COPY TO parquet', measured));
     }
     process.stderr.write(`${table(results.slice(before))}\n`);
   }
