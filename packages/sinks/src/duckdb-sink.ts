@@ -9,7 +9,7 @@ import {
   type FileColumn,
   type FileReader,
   loadWithCarefulRetry,
-  openFileReader,
+  withFileReader,
   withSpeculation,
 } from './file-reader.js';
 import {
@@ -151,30 +151,23 @@ export class DuckDbSink implements Sink, EventStore {
     added: Set<string>,
   ): Promise<LoadResult | undefined> {
     const table = TABLES[input.kind];
-    const beside = speculate ? await instance.connect() : undefined;
-    let reader: FileReader | undefined;
-    try {
-      const have = await this.tableColumns(db, table);
-      const extras = this.options.newFields === 'extras';
-      // With extras, the table's own `extras` column is not one of the file's fields.
-      const notFields = extras ? [...SYSTEM_COLUMNS, EXTRAS_COLUMN] : SYSTEM_COLUMNS;
-      reader = await openFileReader(db, input, {
-        careful,
-        speculate: beside && { beside, known: [...have].filter((c) => !notFields.includes(c)) },
-        ...(extras ? { extras: { columns: have } } : {}),
-      });
+    const have = await this.tableColumns(db, table);
+    const extras = this.options.newFields === 'extras';
+    // With extras, the table's own `extras` column is not one of the file's fields.
+    const notFields = extras ? [...SYSTEM_COLUMNS, EXTRAS_COLUMN] : SYSTEM_COLUMNS;
+    const options = {
+      careful,
+      ...(speculate
+        ? { speculate: { instance, known: [...have].filter((c) => !notFields.includes(c)) } }
+        : {}),
+      ...(extras ? { extras: { columns: have } } : {}),
+    };
+    return withFileReader(db, input, options, async (reader) => {
       for (const name of await this.ensureColumns(db, table, have, reader.columns)) added.add(name);
       await db.run(QUARANTINE_DDL);
       const loaded = await this.replaceRows(db, input, table, reader);
       return loaded && { ...loaded, newColumns: [...added], extraFields: reader.extraFields };
-    } catch (error) {
-      beside?.interrupt(); // The load failed: the careful retry need not wait for the key pass.
-      throw error;
-    } finally {
-      await reader?.unread.catch(() => undefined);
-      beside?.closeSync();
-      await reader?.dispose();
-    }
+    });
   }
 
   /** One transaction: the export's old rows and rejects out, the new ones in. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   EVENT_FIELDS,
   type ExportKind,
@@ -255,6 +255,22 @@ export interface Speculation {
   known: string[];
 }
 
+/** How to read a staged file. */
+export interface ReaderOptions {
+  careful?: boolean;
+  /**
+   * JSON fast path only: yield every value as its JSON text, for a sink whose loader parses
+   * text anyway (PostgreSQL's COPY): typing each value in DuckDB and printing it back for COPY
+   * to parse again cost a fifth of the load. A value COPY refuses sends the load careful.
+   */
+  asText?: boolean;
+  /**
+   * Gather the fields that are neither FullStory's documented ones nor among `columns` (the
+   * table's) into one JSON `extras` column, instead of a column each.
+   */
+  extras?: { columns: ReadonlySet<string> };
+}
+
 /**
  * Reads the staged file's columns and returns how to read its rows and its rejects. The fast path
  * is DuckDB's own reader at full speed; a file it refuses (a broken line, a mistyped value) is
@@ -263,21 +279,9 @@ export interface Speculation {
 export async function openFileReader(
   db: DuckDBConnection,
   input: LoadInput,
-  options: {
-    careful?: boolean;
-    /**
-     * JSON fast path only: yield every value as its JSON text, for a sink whose loader parses
-     * text anyway (PostgreSQL's COPY): typing each value in DuckDB and printing it back for COPY
-     * to parse again cost a fifth of the load. A value COPY refuses sends the load careful.
-     */
-    asText?: boolean;
+  options: ReaderOptions & {
     /** JSON's fast path only: see Speculation. */
     speculate?: Speculation;
-    /**
-     * Gather the fields that are neither FullStory's documented ones nor among `columns` (the
-     * table's) into one JSON `extras` column, instead of a column each.
-     */
-    extras?: { columns: ReadonlySet<string> };
   } = {},
 ): Promise<FileReader> {
   const careful = options.careful ?? false;
@@ -318,6 +322,36 @@ export async function openFileReader(
       ? noRows(columns)
       : await readerFor(db, input, columns, careful, options.asText ? extra : undefined);
   return gatherExtras({ ...reader, unread }, [...extra]);
+}
+
+/**
+ * Opens the file's reader on `db` and runs `work` with it. With `speculate` (JSON's fast path, see
+ * Speculation) the key pass runs on a second connection of `instance`, and `work` must await
+ * `reader.unread` before it commits. Closes both once the key pass has ended.
+ */
+export async function withFileReader<T>(
+  db: DuckDBConnection,
+  input: LoadInput,
+  options: ReaderOptions & { speculate?: { instance: DuckDBInstance; known: string[] } },
+  work: (reader: FileReader) => Promise<T>,
+): Promise<T> {
+  const { speculate, ...readerOptions } = options;
+  const beside = speculate ? await speculate.instance.connect() : undefined;
+  let reader: FileReader | undefined;
+  try {
+    reader = await openFileReader(db, input, {
+      ...readerOptions,
+      ...(beside && speculate ? { speculate: { beside, known: speculate.known } } : {}),
+    });
+    return await work(reader);
+  } catch (error) {
+    beside?.interrupt(); // The load failed: the careful retry need not wait for the key pass.
+    throw error;
+  } finally {
+    await reader?.unread.catch(() => undefined);
+    beside?.closeSync();
+    await reader?.dispose();
+  }
 }
 
 /** The reader for `columns` of the file; `asTextBut`: every JSON value as text, but those. */

@@ -1,9 +1,11 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generateExportFile } from '@fsx/fullstory-sim';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SPECULATION_SAMPLE_ROWS } from './file-reader.js';
 import { FilesSink } from './index.js';
 
 let dir: string;
@@ -106,6 +108,46 @@ describe('FilesSink at scale', () => {
     },
     120_000,
   );
+});
+
+describe.each(['parquet', 'ndjson'] as const)('FilesSink (%s) on a JSON array', (format) => {
+  it('keeps a field first sent after the rows the speculative write took its columns from', async () => {
+    // A JSON array is written while its key pass runs beside it, with the first rows' columns;
+    // a later field must throw that write away and land in the plain one.
+    const late = SPECULATION_SAMPLE_ROWS + 500;
+    const rows = Array.from({ length: late + 10 }, (_, i) =>
+      JSON.stringify({
+        IndvId: i,
+        EventStart: '2026-11-01T00:00:01.000Z',
+        EventType: 'click',
+        ...(i === late ? { evt_late_str: 'late' } : {}),
+      }),
+    );
+    const staged = path.join(dir, `late-${format}.json.gz`);
+    await writeFile(staged, gzipSync(`[${rows.join(',\n')}]`));
+    const out = path.join(dir, `late-${format}`);
+    const result = await new FilesSink({ dir: out, format }).load({
+      exportId: 'late',
+      kind: 'events',
+      format: 'json',
+      file: staged,
+    });
+    expect(result).toMatchObject({ rows: late + 10, rejected: 0 });
+    expect(result.newColumns).toContain('evt_late_str');
+    const db = await (await DuckDBInstance.create(':memory:')).connect();
+    const read =
+      format === 'parquet'
+        ? `read_parquet('${out}/events/*/*.parquet', union_by_name = true)`
+        : `read_json('${out}/events/*/*.json', union_by_name = true)`;
+    const found = (
+      await db.runAndReadAll(
+        `SELECT "IndvId"::BIGINT AS id FROM ${read} WHERE evt_late_str = 'late'`,
+      )
+    ).getRowObjectsJS();
+    db.closeSync();
+    expect(found).toEqual([{ id: BigInt(late) }]);
+    expect((await readdir(out)).filter((name) => name.startsWith('.incoming'))).toEqual([]);
+  });
 });
 
 describe('FilesSink new columns', () => {

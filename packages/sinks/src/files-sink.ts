@@ -3,7 +3,12 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sizeBytes } from '@fsx/config';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
-import { type FileReader, loadWithCarefulRetry, openFileReader } from './file-reader.js';
+import {
+  type FileReader,
+  loadWithCarefulRetry,
+  withFileReader,
+  withSpeculation,
+} from './file-reader.js';
 import { withScratchDuckDb } from './scratch-duckdb.js';
 import {
   assertStillWanted,
@@ -12,7 +17,15 @@ import {
   type Sink,
   type SinkOptions,
 } from './sink.js';
-import { DUCKDB_TYPES, type DuckDbLoadOptions, duckdbLoadSettings, ident, literal } from './sql.js';
+import {
+  DUCKDB_TYPES,
+  type DuckDbLoadOptions,
+  duckdbLoadSettings,
+  feedsTwoReaders,
+  ident,
+  literal,
+  onOneThread,
+} from './sql.js';
 
 export type FilesFormat = 'parquet' | 'ndjson';
 
@@ -64,18 +77,41 @@ export class FilesSink implements Sink {
     return loadWithCarefulRetry(
       input,
       `writing ${input.exportId} as ${this.format}`,
-      (source, careful) => this.loadOnce(source, careful),
+      (source, careful) =>
+        // A JSON array is written speculating where the memory feeds both queries (see
+        // Speculation): DuckDB parses an array on one thread, so the key pass takes the other.
+        withSpeculation(
+          source.format === 'json' && !careful && feedsTwoReaders(this.options),
+          (speculate) => this.loadOnce(source, careful, speculate),
+        ),
     );
   }
 
-  private async loadOnce(input: LoadInput, careful: boolean): Promise<LoadResult> {
+  /** The load, or undefined when a speculative write missed a column and was thrown away. */
+  private async loadOnce(
+    input: LoadInput,
+    careful: boolean,
+    speculate: boolean,
+  ): Promise<LoadResult | undefined> {
     const tableDir = path.join(this.options.dir, input.kind);
     await mkdir(tableDir, { recursive: true });
     const temp = await mkdtemp(path.join(this.options.dir, '.incoming-'));
     try {
-      return await withScratchDuckDb(this.options, (db) =>
-        this.writeFiles(db, input, careful, temp, tableDir),
-      );
+      return await withScratchDuckDb(this.options, (db, instance) => {
+        const options = {
+          careful,
+          ...(speculate ? { speculate: { instance, known: [] } } : {}),
+          ...(this.options.newFields === 'extras'
+            ? { extras: { columns: new Set<string>() } }
+            : {}),
+        };
+        const write = () =>
+          withFileReader(db, input, options, (reader) =>
+            this.writeFiles(db, input, reader, temp, tableDir),
+          );
+        // One thread for each of the two queries, as in the DuckDB sink.
+        return speculate ? onOneThread(db, write) : write();
+      });
     } finally {
       await rm(temp, { recursive: true, force: true });
     }
@@ -85,63 +121,56 @@ export class FilesSink implements Sink {
   private async writeFiles(
     db: DuckDBConnection,
     input: LoadInput,
-    careful: boolean,
+    reader: FileReader,
     temp: string,
     tableDir: string,
-  ): Promise<LoadResult> {
-    let reader: FileReader | undefined;
-    try {
-      reader = await openFileReader(db, input, {
-        careful,
-        ...(this.options.newFields === 'extras' ? { extras: { columns: new Set<string>() } } : {}),
-      });
-      const timeField = reader.columns.some((c) => c.name === TIME_FIELD[input.kind])
-        ? ident(TIME_FIELD[input.kind])
-        : 'NULL';
-      const rows = `(SELECT ${literal(input.exportId)} AS export_id, *,
-                       coalesce(strftime(${timeField}, '%Y-%m-%d'), 'unknown') AS day FROM ${reader.rows})`;
-      const copied = { rowsChanged: 0 };
-      if (this.format === 'parquet') {
-        // A partitioned write holds each thread's rows until this many (DuckDB's default: 524,288)
-        // before handing them to the file writer: 200k rows outgrew the 256MB limit, and 1M failed
-        // both attempts. 8,192 wrote 1M in 5.8 s at 415 MB peak RSS (32,768: 6.0 s, 494 MB); the
-        // writer still gathers them into row groups of 30k–70k rows.
-        await db.run(`SET partitioned_write_flush_threshold = ${PARTITION_FLUSH_ROWS}`);
+  ): Promise<LoadResult | undefined> {
+    const timeField = reader.columns.some((c) => c.name === TIME_FIELD[input.kind])
+      ? ident(TIME_FIELD[input.kind])
+      : 'NULL';
+    const rows = `(SELECT ${literal(input.exportId)} AS export_id, *,
+                     coalesce(strftime(${timeField}, '%Y-%m-%d'), 'unknown') AS day FROM ${reader.rows})`;
+    const copied = { rowsChanged: 0 };
+    if (this.format === 'parquet') {
+      // A partitioned write holds each thread's rows until this many (DuckDB's default: 524,288)
+      // before handing them to the file writer: 200k rows outgrew the 256MB limit, and 1M failed
+      // both attempts. 8,192 wrote 1M in 5.8 s at 415 MB peak RSS (32,768: 6.0 s, 494 MB); the
+      // writer still gathers them into row groups of 30k–70k rows.
+      await db.run(`SET partitioned_write_flush_threshold = ${PARTITION_FLUSH_ROWS}`);
+      const result = await db.run(
+        `COPY ${rows} TO ${literal(temp)} (FORMAT parquet, PARTITION_BY (day), ROW_GROUP_SIZE_BYTES ${parquetRowGroupBytes(this.options)}, FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)})`,
+      );
+      copied.rowsChanged = Number(result.rowsChanged);
+    } else {
+      // DuckDB's JSON writer has no PARTITION_BY: one COPY per day.
+      const days = (
+        await db.runAndReadAll(`SELECT DISTINCT day FROM ${rows} ORDER BY day`)
+      ).getRowObjectsJS();
+      for (const { day } of days) {
+        const folder = path.join(temp, `day=${String(day)}`);
+        await mkdir(folder, { recursive: true });
         const result = await db.run(
-          `COPY ${rows} TO ${literal(temp)} (FORMAT parquet, PARTITION_BY (day), ROW_GROUP_SIZE_BYTES ${parquetRowGroupBytes(this.options)}, FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)})`,
+          `COPY (SELECT * EXCLUDE (day) FROM ${rows} WHERE day = ${literal(String(day))})
+           TO ${literal(path.join(folder, `${input.exportId}_0.${EXTENSION.ndjson}`))} (FORMAT json)`,
         );
-        copied.rowsChanged = Number(result.rowsChanged);
-      } else {
-        // DuckDB's JSON writer has no PARTITION_BY: one COPY per day.
-        const days = (
-          await db.runAndReadAll(`SELECT DISTINCT day FROM ${rows} ORDER BY day`)
-        ).getRowObjectsJS();
-        for (const { day } of days) {
-          const folder = path.join(temp, `day=${String(day)}`);
-          await mkdir(folder, { recursive: true });
-          const result = await db.run(
-            `COPY (SELECT * EXCLUDE (day) FROM ${rows} WHERE day = ${literal(String(day))})
-             TO ${literal(path.join(folder, `${input.exportId}_0.${EXTENSION.ndjson}`))} (FORMAT json)`,
-          );
-          copied.rowsChanged += Number(result.rowsChanged);
-        }
+        copied.rowsChanged += Number(result.rowsChanged);
       }
-      const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`)).getRowObjectsJS();
-      await assertStillWanted(input);
-      await this.publish(temp, tableDir, input.exportId);
-      await this.writeQuarantine(input.exportId, rejects);
-      return {
-        rows: copied.rowsChanged,
-        rejected: rejects.length,
-        newColumns: await this.addColumns(
-          input.kind,
-          reader.columns.map((c) => c.name),
-        ),
-        extraFields: reader.extraFields,
-      };
-    } finally {
-      await reader?.dispose();
     }
+    const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`)).getRowObjectsJS();
+    // The speculation missed a field: nothing is published, and the plain write runs.
+    if ((await reader.unread).length > 0) return undefined;
+    await assertStillWanted(input);
+    await this.publish(temp, tableDir, input.exportId);
+    await this.writeQuarantine(input.exportId, rejects);
+    return {
+      rows: copied.rowsChanged,
+      rejected: rejects.length,
+      newColumns: await this.addColumns(
+        input.kind,
+        reader.columns.map((c) => c.name),
+      ),
+      extraFields: reader.extraFields,
+    };
   }
 
   /** Renames each new file into place, then removes this export's files the re-run did not write. */

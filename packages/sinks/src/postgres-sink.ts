@@ -15,8 +15,8 @@ import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables
 import {
   type FileColumn,
   type FileReader,
-  openFileReader,
   withCarefulRetry,
+  withFileReader,
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
 import { withScratchDuckDb } from './scratch-duckdb.js';
@@ -188,24 +188,21 @@ export class PostgresSink implements Sink, EventStore {
 
   private loadOnce(input: LoadInput, careful: boolean, added: Set<string>): Promise<LoadResult> {
     return withScratchDuckDb(this.options, async (db) => {
-      let reader: FileReader | undefined;
-      try {
-        reader = await openFileReader(db, input, {
-          careful,
-          asText: true,
-          ...(this.options.newFields === 'extras'
-            ? { extras: { columns: new Set((await this.tableColumns(input.kind)).keys()) } }
-            : {}),
-        });
+      const options = {
+        careful,
+        asText: true,
+        ...(this.options.newFields === 'extras'
+          ? { extras: { columns: new Set((await this.tableColumns(input.kind)).keys()) } }
+          : {}),
+      };
+      return withFileReader(db, input, options, async (reader) => {
         for (const name of await this.ensureColumns(input.kind, reader.columns)) added.add(name);
         // A CSV file goes in as it is unless some of its columns are gathered into `extras`.
         const asIs = input.format === 'csv' && !careful && reader.extraFields.length === 0;
         const source = asIs ? csvAsIs(input) : throughDuckDb(db, input, reader);
         const { rows, rejected } = await this.replaceRows(input, reader.columns, source);
         return { rows, rejected, newColumns: [...added], extraFields: reader.extraFields };
-      } finally {
-        await reader?.dispose();
-      }
+      });
     });
   }
 

@@ -13,7 +13,7 @@ import { type DuckDbLoadOptions, duckdbLoadSettings } from './sql.js';
  */
 export async function withScratchDuckDb<T>(
   options: DuckDbLoadOptions,
-  work: (db: DuckDBConnection) => Promise<T>,
+  work: (db: DuckDBConnection, instance: DuckDBInstance) => Promise<T>,
 ): Promise<T> {
   const root = options.tempDir ?? os.tmpdir();
   await mkdir(root, { recursive: true });
@@ -25,7 +25,7 @@ export async function withScratchDuckDb<T>(
     });
     const db = await instance.connect();
     try {
-      return await work(db);
+      return await work(db, instance);
     } finally {
       db.closeSync();
       instance.closeSync();
