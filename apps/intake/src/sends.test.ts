@@ -180,6 +180,20 @@ describe('POST /v1/users and /v1/events', () => {
     expect((await app.inject('/v1/sends?state=nope')).statusCode).toBe(400);
   });
 
+  it('pages on past a send that expired on the page before, skipping none', async () => {
+    const ids: string[] = [];
+    for (const uid of ['p0', 'p1', 'p2', 'p3'])
+      ids.push((await post('/v1/users', { uid })).json().id);
+    await post('/v1/events', { name: 'Paged', user: { uid: 'p0' } });
+    await deps.redis.del(...(await deps.redis.keys(`${redis.prefix}:sendrec:${ids[2]}*`)));
+    const first = (await app.inject('/v1/sends?kind=users&limit=2')).json();
+    expect(first.items.map((s: { id: string }) => s.id)).toEqual([ids[3], ids[1]]);
+    const second = (
+      await app.inject(`/v1/sends?kind=users&limit=1&cursor=${first.nextCursor}`)
+    ).json();
+    expect(second.items.map((s: { id: string }) => s.id)).toEqual([ids[0]]);
+  });
+
   it('documents the send routes in OpenAPI and shows the send queue on Bull Board', async () => {
     const spec = (await app.inject({ url: '/docs/json' })).json();
     for (const route of ['/v1/users', '/v1/events'])

@@ -316,14 +316,14 @@ export class SendStore {
         const pipeline = this.redis.pipeline();
         for (const id of ids) pipeline.hgetall(this.sendKeys(id)[0]);
         const results = (await pipeline.exec()) ?? [];
-        const summaries = results.map(([, raw]) => summarize(raw as Record<string, string>));
-        const expired = ids.filter((_, i) => summaries[i] === undefined);
-        if (expired.length > 0) await this.redis.zrem(this.sendIndexKey, ...expired);
-        return summaries;
+        return results.map(([, raw]) => summarize(raw as Record<string, string>));
       },
       (send) =>
         (!options.state || send.state === options.state) &&
         (!options.kind || send.kind === options.kind),
+      async (expired) => {
+        await this.redis.zrem(this.sendIndexKey, ...expired);
+      },
     );
   }
 }
