@@ -125,10 +125,15 @@ export type CreateExportBody = z.output<ReturnType<typeof createExportBodySchema
 
 export const exportIdParams = z.strictObject({ id: z.uuid('must be an export id') });
 
-export const listExportsQuery = z.strictObject({
-  state: z.enum(EXPORT_STATES).optional(),
+/** A page of a newest-first listing: how many, and the `nextCursor` of the page before. */
+export const pageQuery = {
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.coerce.number().int().min(0).optional(),
+};
+
+export const listExportsQuery = z.strictObject({
+  state: z.enum(EXPORT_STATES).optional(),
+  ...pageQuery,
 });
 
 export const idempotencyHeaders = z.object({

@@ -3,6 +3,7 @@ import {
   enqueueFlush,
   itemSchemas,
   MAX_ITEMS_PER_REQUEST,
+  SEND_KINDS,
   SEND_STATES,
   type SendKind,
 } from '@fsx/sends';
@@ -10,7 +11,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IntakeDeps } from '../deps.js';
 import { assertCredential, HttpError } from '../errors.js';
-import { idempotencyHeaders } from '../http-schemas.js';
+import { idempotencyHeaders, pageQuery } from '../http-schemas.js';
 
 // A back end's batch of up to 1,000 users or events; the global 64 KiB limit is for exports.
 const SEND_BODY_LIMIT = 4 * 1024 * 1024;
@@ -26,9 +27,8 @@ const credentialQuery = z.strictObject({ credential: z.string().min(1).max(100).
 const sendIdParams = z.strictObject({ id: z.uuid('must be a send id') });
 const listSendsQuery = z.strictObject({
   state: z.enum(SEND_STATES).optional(),
-  kind: z.enum(['users', 'events']).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.coerce.number().int().min(0).optional(),
+  kind: z.enum(SEND_KINDS).optional(),
+  ...pageQuery,
 });
 
 /**
@@ -46,7 +46,7 @@ export const sendRoutes =
       return deps.sends;
     };
 
-    for (const kind of ['users', 'events'] as const) {
+    for (const kind of SEND_KINDS) {
       app.post(
         `/v1/${kind}`,
         {
