@@ -9,6 +9,7 @@ import {
   type FileColumn,
   type FileReader,
   loadWithCarefulRetry,
+  speculates,
   withFileReader,
   withSpeculation,
 } from './file-reader.js';
@@ -20,7 +21,7 @@ import {
   SinkError,
   type SinkOptions,
 } from './sink.js';
-import { DUCKDB_TYPES, duckdbLoadSettings, feedsTwoReaders, ident, onOneThread } from './sql.js';
+import { DUCKDB_TYPES, duckdbLoadSettings, ident, onOneThread } from './sql.js';
 
 export interface DuckDbSinkOptions extends SinkOptions {
   /** The database file; `:memory:` for tests. */
@@ -115,30 +116,26 @@ export class DuckDbSink implements Sink, EventStore {
     // attempt that lands must still report them.
     const added = new Set<string>();
     return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (source, careful) =>
-      // A JSON array loads speculating (see Speculation) where the memory feeds both queries.
-      // NDJSON does not: its load already keeps both cores busy, and the two queries together
-      // outgrow the memory limit.
-      withSpeculation(
-        source.format === 'json' && !careful && feedsTwoReaders(this.options),
-        (speculate) => this.loadOnce(source, careful, speculate, added),
+      withSpeculation(speculates(source.format, careful, { options: this.options }), (speculate) =>
+        this.loadOnce(source, careful, speculate, added),
       ),
     );
   }
 
-  /** The load, or undefined when a speculative load missed a column and was rolled back. */
+  /** The load, or undefined when a speculative JSON-array load missed a column and rolled back. */
   private loadOnce(
     input: LoadInput,
     careful: boolean,
     speculate: boolean,
     added: Set<string>,
   ): Promise<LoadResult | undefined> {
-    // A speculative load runs both queries on one thread each: DuckDB parses a JSON array on
-    // one thread anyway, and a second per query only contended for the cores (5M rows: 28 or
+    // A speculative JSON-array load runs both queries on one thread each: DuckDB parses an array
+    // on one thread anyway, and a second per query only contended for the cores (5M rows: 28 or
     // 38 s at random, 157 % or 197 % CPU; on one thread each, 28 s every time).
     return this.withConnection((db, instance) =>
-      speculate
+      speculate && input.format === 'json'
         ? onOneThread(db, () => this.loadIn(db, instance, input, careful, true, added))
-        : this.loadIn(db, instance, input, careful, false, added),
+        : this.loadIn(db, instance, input, careful, speculate, added),
     );
   }
 

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type {} from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SPECULATION_SAMPLE_ROWS } from './file-reader.js';
 import { DuckDbSink, PostgresSink } from './index.js';
+import { SPECULATION_SAMPLE_ROWS } from './sampled-ndjson.js';
 
 // Files FullStory could send on a bad day: a field that appears half-way, a broken line, a
 // value of the wrong type. Nothing is rejected for an extra field; nothing is dropped silently.
@@ -143,8 +143,9 @@ describe.each(['duckdb', 'postgres'] as const)('%s sink fidelity', (kind) => {
   it.each(['json', 'ndjson'] as const)(
     'keeps a field a %s file first sends after the rows its columns are sampled from',
     async (format) => {
-      // A JSON load may run while its key pass runs beside it, with the columns of the first rows
-      // and the table's; a later field (new, or known but absent from the sample) must still land.
+      // A JSON array may load while its key pass runs beside it, with the columns of the first
+      // rows and the table's; NDJSON loads with the columns DuckDB detects in the first rows. A
+      // later field (new, or known but absent from the sample) must still land.
       const late = SPECULATION_SAMPLE_ROWS + 500;
       const load = async (exportId: string, field: string) => {
         const rows = Array.from({ length: late + 10 }, (_, i) =>
@@ -168,6 +169,8 @@ describe.each(['duckdb', 'postgres'] as const)('%s sink fidelity', (kind) => {
         );
       const first = await load(`${format}-1`, `evt_${format}_late_str`);
       expect(first).toMatchObject({ rows: late + 10, rejected: 0 });
+      // The speculation missed, and the plain load (not the careful one) took the file.
+      expect(first.carefulBecause).toBeUndefined();
       // Every row's new field is added by the speculative try, which then rolls back: the load
       // that lands reports it too.
       expect(new Set(first.newColumns)).toEqual(

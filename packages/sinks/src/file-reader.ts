@@ -11,8 +11,16 @@ import {
 } from '@fsx/export-schema';
 import { hasText } from './gunzip.js';
 import { jsonArrayToNdjson } from './json-array-lines.js';
+import { readSampled, SPECULATION_SAMPLE_ROWS, SpeculationMissed } from './sampled-ndjson.js';
 import { isNotAboutTheFile, type LoadInput, type LoadResult, SinkError } from './sink.js';
-import { DUCKDB_TYPES, ident, literal, onOneThread } from './sql.js';
+import {
+  DUCKDB_TYPES,
+  type DuckDbLoadOptions,
+  feedsTwoReaders,
+  ident,
+  literal,
+  onOneThread,
+} from './sql.js';
 
 export interface FileColumn {
   name: string;
@@ -40,7 +48,12 @@ export interface FileReader {
   extraFields: string[];
   /** Removes what the reader wrote to disk; callers call it when the load is over. */
   dispose(): Promise<void>;
+  /** Whether the rows are read sampled (see readSampled): a failed load then missed. */
+  sampled: boolean;
 }
+
+/** How to read a file's rows, before any speculation and `extras`. */
+type ReaderRows = Pick<FileReader, 'columns' | 'rows' | 'rejects' | 'dispose'>;
 
 /** The JSON column that holds, with `extras`, the fields the table has no column for. */
 export const EXTRAS_COLUMN = 'extras';
@@ -113,13 +126,25 @@ async function speculativeColumns(
   input: LoadInput,
   speculate: Speculation,
 ): Promise<{ names: string[]; unread: Promise<string[]> }> {
-  const names = catalogOrder(input.kind as ExportKind, [
-    ...new Set([...(await jsonKeys(db, input, SPECULATION_SAMPLE_ROWS)), ...speculate.known]),
-  ]);
+  const names = await sampledNames(db, input, speculate.known);
   const read = new Set(names);
   const unread = jsonKeys(speculate.beside, input).then((all) => all.filter((k) => !read.has(k)));
   unread.catch(() => {}); // The caller awaits it; until then a failure is not unhandled.
   return { names, unread };
+}
+
+/**
+ * The keys of the file's first rows and the ones the sink already has (`known`), in the catalog's
+ * order: the columns a speculative load reads. Known ones too, so a field sparse in this file
+ * but known is kept.
+ */
+async function sampledNames(
+  db: DuckDBConnection,
+  input: LoadInput,
+  known: string[],
+): Promise<string[]> {
+  const sampled = await jsonKeys(db, input, SPECULATION_SAMPLE_ROWS);
+  return catalogOrder(input.kind as ExportKind, [...new Set([...sampled, ...known])]);
 }
 
 const jsonPath = (name: string) => literal(`$."${name.replaceAll('"', '\\"')}"`);
@@ -161,7 +186,7 @@ async function carefulNdjsonReader(
   db: DuckDBConnection,
   input: LoadInput,
   columns: FileColumn[],
-): Promise<Omit<FileReader, 'unread' | 'extraFields'>> {
+): Promise<ReaderRows> {
   const { parsed, bad } = lineChecks(input, columns);
   const id = randomUUID();
   const passed = `${input.file}.${process.pid}.${id}.careful.ndjson.zst`;
@@ -208,7 +233,7 @@ function csvReader(
   input: LoadInput,
   columns: FileColumn[],
   careful: boolean,
-): Omit<FileReader, 'unread' | 'extraFields' | 'dispose'> {
+): Omit<ReaderRows, 'dispose'> {
   const file = literal(input.file);
   const timestampsAsText = columns.map((c) =>
     c.type === 'timestamp' ? { ...c, type: 'string' as const } : c,
@@ -237,9 +262,6 @@ function csvReader(
 function typeList(columns: FileColumn[]): string {
   return `{${columns.map((c) => `${literal(c.name)}: '${DUCKDB_TYPES[c.type]}'`).join(', ')}}`;
 }
-
-/** The first rows a speculative load takes its columns from. */
-export const SPECULATION_SAMPLE_ROWS = 10_000;
 
 /**
  * A JSON fast path, speculating: the whole-file key pass runs on a second connection while the
@@ -281,54 +303,87 @@ async function openFileReader(
   db: DuckDBConnection,
   input: LoadInput,
   options: ReaderOptions & {
-    /** JSON's fast path only: see Speculation. */
+    /** A JSON array's fast path only: see Speculation. */
     speculate?: Speculation;
+    /** An NDJSON file's fast path only: see readSampled. */
+    sample?: { known: string[] };
   } = {},
 ): Promise<FileReader> {
   const careful = options.careful ?? false;
-  const settled = Promise.resolve<string[]>([]);
+  const kind = input.kind as ExportKind;
+  if (input.format === 'ndjson' && !careful && options.sample) {
+    const names = await sampledNames(db, input, options.sample.known);
+    const { columns, extra } = typedColumns(input, names, options);
+    const sampled =
+      names.length > 0
+        ? await readSampled(db, input, columns, options.asText ? extra : undefined)
+        : undefined;
+    if (sampled) {
+      const reader = { columns, rejects: NO_REJECTS, ...sampled, unread: settled(), sampled: true };
+      return gatherExtras(reader, [...extra]);
+    }
+  }
   const { names: found, unread } =
-    input.format !== 'csv' && !careful && options.speculate
+    input.format === 'json' && !careful && options.speculate
       ? await speculativeColumns(db, input, options.speculate)
       : {
           names:
             input.format === 'ndjson' && careful
               ? await ndjsonKeys(db, input)
               : await fileColumns(db, input),
-          unread: settled,
+          unread: settled(),
         };
-  const kind = input.kind as ExportKind;
   // A file without a single field (an empty export, or only broken lines) is still read, through
   // FullStory's first documented field: SQL has no zero-column read, and its rows and rejects
   // must land like any other's.
   const names = found.length > 0 ? found : [catalogFields(kind)[0]?.name ?? 'IndvId'];
-  const extra = new Set(
-    options.extras
-      ? names.filter(
-          (name) =>
-            name === EXTRAS_COLUMN ||
-            !(isCatalogField(kind, name) || options.extras?.columns.has(name)),
-        )
-      : [],
-  );
-  // JSON keeps an extra field's value as sent (a number of any size, an object); CSV has only
-  // text, typed by the field's suffix as its own column would be.
-  const columns = names.map((name) => ({
-    name,
-    type: extra.has(name) && input.format !== 'csv' ? ('json' as const) : fieldType(kind, name),
-  }));
+  const { columns, extra } = typedColumns(input, names, options);
   // A CSV with no text at all (see fileColumns): nothing to read.
   const reader =
     input.format === 'csv' && found.length === 0
       ? noRows(columns)
       : await readerFor(db, input, columns, careful, options.asText ? extra : undefined);
-  return gatherExtras({ ...reader, unread }, [...extra]);
+  return gatherExtras({ ...reader, unread, sampled: false }, [...extra]);
 }
 
 /**
- * Opens the file's reader on `db` and runs `work` with it. With `speculate` (JSON's fast path, see
- * Speculation) the key pass runs on a second connection of `instance`, and `work` must await
- * `reader.unread` before it commits. Closes both once the key pass has ended.
+ * The file's fields as columns of their FullStory types, and those among them gathered into
+ * `extras`. JSON keeps an extra field's value as sent (a number of any size, an object); CSV has
+ * only text, typed by the field's suffix as its own column would be.
+ */
+function typedColumns(
+  input: LoadInput,
+  names: string[],
+  options: ReaderOptions,
+): { columns: FileColumn[]; extra: Set<string> } {
+  const kind = input.kind as ExportKind;
+  const extra = extrasAmong(kind, names, options);
+  const columns = names.map((name) => ({
+    name,
+    type: extra.has(name) && input.format !== 'csv' ? ('json' as const) : fieldType(kind, name),
+  }));
+  return { columns, extra };
+}
+
+const settled = () => Promise.resolve<string[]>([]);
+
+/** The fields among `names` that go into `extras`: neither FullStory's nor the table's. */
+function extrasAmong(kind: ExportKind, names: string[], options: ReaderOptions): Set<string> {
+  const { extras } = options;
+  if (!extras) return new Set();
+  return new Set(
+    names.filter(
+      (name) => name === EXTRAS_COLUMN || !(isCatalogField(kind, name) || extras.columns.has(name)),
+    ),
+  );
+}
+
+/**
+ * Opens the file's reader on `db` and runs `work` with it. With `speculate` (the fast path of a
+ * JSON file) an NDJSON file is read sampled (see readSampled), and a JSON array's key pass runs
+ * on a second connection of `instance` (see Speculation): `work` must await `reader.unread` before
+ * it commits. Closes both once the key pass has ended. A sampled read that fails throws
+ * SpeculationMissed, for withSpeculation to load the plain way.
  */
 export async function withFileReader<T>(
   db: DuckDBConnection,
@@ -337,16 +392,19 @@ export async function withFileReader<T>(
   work: (reader: FileReader) => Promise<T>,
 ): Promise<T> {
   const { speculate, ...readerOptions } = options;
-  const beside = speculate ? await speculate.instance.connect() : undefined;
+  const beside =
+    speculate && input.format === 'json' ? await speculate.instance.connect() : undefined;
   let reader: FileReader | undefined;
   try {
     reader = await openFileReader(db, input, {
       ...readerOptions,
       ...(beside && speculate ? { speculate: { beside, known: speculate.known } } : {}),
+      ...(speculate ? { sample: { known: speculate.known } } : {}),
     });
     return await work(reader);
   } catch (error) {
     beside?.interrupt(); // The load failed: the careful retry need not wait for the key pass.
+    if (reader?.sampled && !isNotAboutTheFile(error)) throw new SpeculationMissed(error);
     throw error;
   } finally {
     await reader?.unread.catch(() => undefined);
@@ -362,7 +420,7 @@ async function readerFor(
   columns: FileColumn[],
   careful: boolean,
   asTextBut: Set<string> | undefined,
-): Promise<Omit<FileReader, 'unread' | 'extraFields'>> {
+): Promise<ReaderRows> {
   const file = literal(input.file);
   if (input.format === 'csv')
     return { ...csvReader(input, columns, careful), dispose: nothingToDispose };
@@ -372,26 +430,24 @@ async function readerFor(
   const readAs = asTextBut
     ? columns.map((c) => (asTextBut.has(c.name) ? c : { ...c, type: 'string' as const }))
     : columns;
-  return {
+  return plainRows(
     columns,
-    rows: `read_json(${file}, format = '${layout}', columns = ${typeList(readAs)})`,
-    rejects: NO_REJECTS,
-    dispose: nothingToDispose,
-  };
+    `read_json(${file}, format = '${layout}', columns = ${typeList(readAs)})`,
+  );
 }
 
 const NO_REJECTS = '(SELECT NULL::BIGINT AS line, NULL AS reason, NULL AS raw WHERE false)';
 const nothingToDispose = async () => {};
 
+/** A reader of `rows` that rejects nothing and leaves nothing on disk. */
+function plainRows(columns: FileColumn[], rows: string): ReaderRows {
+  return { columns, rows, rejects: NO_REJECTS, dispose: nothingToDispose };
+}
+
 /** A reader of `columns` that yields no rows and no rejects. */
-function noRows(columns: FileColumn[]): Omit<FileReader, 'unread' | 'extraFields'> {
+function noRows(columns: FileColumn[]): ReaderRows {
   const nulls = columns.map((c) => `NULL::${DUCKDB_TYPES[c.type]} AS ${ident(c.name)}`);
-  return {
-    columns,
-    rows: `(SELECT ${nulls.join(', ')} WHERE false)`,
-    rejects: NO_REJECTS,
-    dispose: nothingToDispose,
-  };
+  return plainRows(columns, `(SELECT ${nulls.join(', ')} WHERE false)`);
 }
 
 /**
@@ -413,16 +469,41 @@ function gatherExtras(reader: Omit<FileReader, 'extraFields'>, extra: string[]):
 }
 
 /**
- * Runs `load` speculating if asked, and once more the plain way if the speculation missed a
- * column (`load` then rolled back and returned undefined).
+ * Runs `load` speculating if asked, and once more the plain way if the speculation missed: a JSON
+ * array's missed a column (`load` then rolled back and returned undefined), an NDJSON file's
+ * sampled read failed (SpeculationMissed).
  */
 export async function withSpeculation<T>(
   speculate: boolean,
   load: (speculate: boolean) => Promise<T | undefined>,
 ): Promise<T> {
-  const result = (speculate ? await load(true) : undefined) ?? (await load(false));
+  if (speculate) {
+    try {
+      const result = await load(true);
+      if (result !== undefined) return result;
+    } catch (error) {
+      if (!(error instanceof SpeculationMissed)) throw error;
+    }
+  }
+  const result = await load(false);
   if (result === undefined) throw new Error('a load that does not speculate cannot miss a column');
   return result;
+}
+
+/**
+ * Whether a fast-path load of `format` speculates: NDJSON always (see readSampled), a JSON
+ * array where the sink lets it and the memory feeds both of its queries (see Speculation).
+ */
+export function speculates(
+  format: LoadInput['format'],
+  careful: boolean,
+  arrays: { options: DuckDbLoadOptions } | false,
+): boolean {
+  if (careful) return false;
+  return (
+    format === 'ndjson' ||
+    (format === 'json' && arrays !== false && feedsTwoReaders(arrays.options))
+  );
 }
 
 /**

@@ -5,8 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generateExportFile } from '@fsx/fullstory-sim';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SPECULATION_SAMPLE_ROWS } from './file-reader.js';
 import { FilesSink } from './index.js';
+import { SPECULATION_SAMPLE_ROWS } from './sampled-ndjson.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -110,10 +110,16 @@ describe('FilesSink at scale', () => {
   );
 });
 
-describe.each(['parquet', 'ndjson'] as const)('FilesSink (%s) on a JSON array', (format) => {
+describe.each([
+  ['parquet', 'json'],
+  ['ndjson', 'json'],
+  ['parquet', 'ndjson'],
+  ['ndjson', 'ndjson'],
+] as const)('FilesSink (%s) from %s', (format, input) => {
   it('keeps a field first sent after the rows the speculative write took its columns from', async () => {
-    // A JSON array is written while its key pass runs beside it, with the first rows' columns;
-    // a later field must throw that write away and land in the plain one.
+    // A JSON array is written while its key pass runs beside it, with the first rows' columns,
+    // NDJSON with the columns DuckDB detects in the first rows: a later field must throw that
+    // write away and land in the plain one.
     const late = SPECULATION_SAMPLE_ROWS + 500;
     const rows = Array.from({ length: late + 10 }, (_, i) =>
       JSON.stringify({
@@ -123,16 +129,17 @@ describe.each(['parquet', 'ndjson'] as const)('FilesSink (%s) on a JSON array', 
         ...(i === late ? { evt_late_str: 'late' } : {}),
       }),
     );
-    const staged = path.join(dir, `late-${format}.json.gz`);
-    await writeFile(staged, gzipSync(`[${rows.join(',\n')}]`));
-    const out = path.join(dir, `late-${format}`);
+    const staged = path.join(dir, `late-${format}.${input}.gz`);
+    await writeFile(staged, gzipSync(input === 'json' ? `[${rows.join(',\n')}]` : rows.join('\n')));
+    const out = path.join(dir, `late-${format}-${input}`);
     const result = await new FilesSink({ dir: out, format }).load({
       exportId: 'late',
       kind: 'events',
-      format: 'json',
+      format: input,
       file: staged,
     });
     expect(result).toMatchObject({ rows: late + 10, rejected: 0 });
+    expect(result.carefulBecause).toBeUndefined();
     expect(result.newColumns).toContain('evt_late_str');
     const db = await (await DuckDBInstance.create(':memory:')).connect();
     const read =

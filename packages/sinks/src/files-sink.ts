@@ -6,6 +6,7 @@ import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/expor
 import {
   type FileReader,
   loadWithCarefulRetry,
+  speculates,
   withFileReader,
   withSpeculation,
 } from './file-reader.js';
@@ -21,7 +22,6 @@ import {
   DUCKDB_TYPES,
   type DuckDbLoadOptions,
   duckdbLoadSettings,
-  feedsTwoReaders,
   ident,
   literal,
   onOneThread,
@@ -78,16 +78,14 @@ export class FilesSink implements Sink {
       input,
       `writing ${input.exportId} as ${this.format}`,
       (source, careful) =>
-        // A JSON array is written speculating where the memory feeds both queries (see
-        // Speculation): DuckDB parses an array on one thread, so the key pass takes the other.
         withSpeculation(
-          source.format === 'json' && !careful && feedsTwoReaders(this.options),
+          speculates(source.format, careful, { options: this.options }),
           (speculate) => this.loadOnce(source, careful, speculate),
         ),
     );
   }
 
-  /** The load, or undefined when a speculative write missed a column and was thrown away. */
+  /** The load, or undefined when a speculative JSON-array write missed a column and was dropped. */
   private async loadOnce(
     input: LoadInput,
     careful: boolean,
@@ -109,8 +107,8 @@ export class FilesSink implements Sink {
           withFileReader(db, input, options, (reader) =>
             this.writeFiles(db, input, reader, temp, tableDir),
           );
-        // One thread for each of the two queries, as in the DuckDB sink.
-        return speculate ? onOneThread(db, write) : write();
+        // One thread for each of a JSON array's two queries, as in the DuckDB sink.
+        return speculate && input.format === 'json' ? onOneThread(db, write) : write();
       });
     } finally {
       await rm(temp, { recursive: true, force: true });

@@ -15,8 +15,10 @@ import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables
 import {
   type FileColumn,
   type FileReader,
+  speculates,
   withCarefulRetry,
   withFileReader,
+  withSpeculation,
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
 import { withScratchDuckDb } from './scratch-duckdb.js';
@@ -170,8 +172,12 @@ export class PostgresSink implements Sink, EventStore {
       // Columns added by any attempt: a failed fast path keeps its DDL, and the careful attempt
       // must still report them.
       const added = new Set<string>();
+      // NDJSON loads sampled (see SampledNdjson); a JSON array does not speculate here: its
+      // second reader took peak RSS from 205 to 260 MB for 20 % (see Speculation).
       return await withCarefulRetry(input, (source, careful) =>
-        this.loadOnce(source, careful, added),
+        withSpeculation(speculates(source.format, careful, false), (speculate) =>
+          this.loadOnce(source, careful, speculate, added),
+        ),
       );
     } catch (error) {
       if (isSinkError(error)) throw error;
@@ -186,11 +192,17 @@ export class PostgresSink implements Sink, EventStore {
     }
   }
 
-  private loadOnce(input: LoadInput, careful: boolean, added: Set<string>): Promise<LoadResult> {
-    return withScratchDuckDb(this.options, async (db) => {
+  private loadOnce(
+    input: LoadInput,
+    careful: boolean,
+    speculate: boolean,
+    added: Set<string>,
+  ): Promise<LoadResult> {
+    return withScratchDuckDb(this.options, async (db, instance) => {
       const options = {
         careful,
         asText: true,
+        ...(speculate ? { speculate: { instance, known: [] } } : {}),
         ...(this.options.newFields === 'extras'
           ? { extras: { columns: new Set((await this.tableColumns(input.kind)).keys()) } }
           : {}),

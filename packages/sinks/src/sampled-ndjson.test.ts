@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type {} from '@fsx/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DuckDbSink, PostgresSink } from './index.js';
+import { readSampled, SPECULATION_SAMPLE_ROWS } from './sampled-ndjson.js';
+
+// An NDJSON export is read in one pass with the columns DuckDB detects from its first rows and two
+// witness rows put before them. What it detects must never change a value. Each file below holds,
+// after the sample, a value DuckDB's own detection would read differently from FullStory's type,
+// without an error to fall back on.
+const AFTER = SPECULATION_SAMPLE_ROWS + 100;
+const UUID = '6F9619FF-8B86-D011-B42D-00C04FC964FF';
+const FILES = {
+  // Late, an object in a string field (its text is the value) and a timestamp with an offset.
+  plain: (i: number) => ({
+    evt_amount_real: i === AFTER ? 1.75 : (i % 7) + 0.25,
+    evt_detail_str: i === AFTER ? { shade: 'teal' } : `detail ${i}`,
+  }),
+  // Whole numbers in the sample: detected as BIGINT, which would round the 1.5 after it to 2.
+  whole: (i: number) => ({ evt_amount_real: i === AFTER ? 1.5 : i % 7 }),
+  // A UUID in capitals: DuckDB's UUID type would print it in small letters.
+  uuid: () => ({ user_ref_str: UUID }),
+  // A fraction among the ids of the sample: DuckDB detects DOUBLE, whatever the witnesses say, and
+  // ids above 2^53 would lose their last digits. This one is read the plain way.
+  fraction: (i: number) => (i === 5 ? { UserId: 0.5 } : { UserId: '#ID#' }),
+};
+type FileName = keyof typeof FILES;
+const ID = (i: number) => 9007199254740993n + BigInt(i);
+const line = (name: FileName, i: number) =>
+  JSON.stringify({
+    IndvId: '#ID#',
+    EventStart: i === AFTER ? '2026-11-01T02:00:00.5+02:00' : '2026-11-01T00:00:01.250Z',
+    EventType: 'click',
+    ...FILES[name](i),
+  }).replaceAll('"#ID#"', String(ID(i)));
+
+let dir: string;
+const schema = `s_${randomBytes(4).toString('hex')}`;
+let pg: PostgresSink;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-sampled-'));
+  for (const name of Object.keys(FILES) as FileName[]) {
+    const lines = Array.from({ length: AFTER + 10 }, (_, i) => line(name, i));
+    await writeFile(path.join(dir, `${name}.ndjson.gz`), gzipSync(lines.join('\n')));
+  }
+  pg = new PostgresSink({ connectionString: inject('postgresUrl'), schema });
+  await pg.query(`CREATE SCHEMA ${schema}`);
+});
+afterAll(async () => {
+  await pg.query(`DROP SCHEMA ${schema} CASCADE`);
+  await pg.close();
+});
+
+describe('readSampled', () => {
+  const read = async (name: FileName) => {
+    const db = await (await DuckDBInstance.create(':memory:')).connect();
+    const columns = [
+      { name: 'IndvId', type: 'int64' as const },
+      { name: 'UserId', type: 'int64' as const },
+      { name: 'evt_amount_real', type: 'number' as const },
+    ];
+    const input = { exportId: 'x', kind: 'events' as const, format: 'ndjson' as const };
+    try {
+      const file = path.join(dir, `${name}.ndjson.gz`);
+      const sampled = await readSampled(db, { ...input, file }, columns, undefined);
+      const rows = sampled && (await db.runAndReadAll(`SELECT count(*) AS n FROM ${sampled.rows}`));
+      await sampled?.dispose();
+      return { rows: rows?.getRowObjectsJS()[0]?.n, left: await readdir(dir) };
+    } finally {
+      db.closeSync();
+    }
+  };
+
+  it('reads every row of the file and none of the witnesses, and removes its copy', async () => {
+    const { rows, left } = await read('whole');
+    expect(rows).toBe(BigInt(AFTER + 10));
+    expect(left.filter((f) => f.includes('witness'))).toEqual([]);
+  });
+
+  it('declines a file whose sample DuckDB detects as another type whatever the witnesses', async () => {
+    const { rows, left } = await read('fraction');
+    expect(rows).toBeUndefined();
+    expect(left.filter((f) => f.includes('witness'))).toEqual([]);
+  });
+});
+
+describe.each(['duckdb', 'postgres'] as const)('%s sink, NDJSON read sampled', (kind) => {
+  const sink = () =>
+    kind === 'duckdb' ? new DuckDbSink({ path: path.join(dir, 'x.duckdb') }) : pg;
+  const rowsOf = async (sql: string) => {
+    if (kind === 'postgres') return (await pg.query(sql.replace('TABLE.', `${schema}.`))).rows;
+    return (sink() as DuckDbSink).withConnection(async (db) =>
+      (await db.runAndReadAll(sql.replace('TABLE.', ''))).getRowObjectsJS(),
+    );
+  };
+  const load = async (name: FileName) => {
+    const result = await sink().load({
+      exportId: name,
+      kind: 'events',
+      format: 'ndjson',
+      file: path.join(dir, `${name}.ndjson.gz`),
+    });
+    expect(result).toMatchObject({ rows: AFTER + 10, rejected: 0 });
+    return result;
+  };
+  const after = (name: FileName, columns: string) =>
+    rowsOf(
+      `SELECT ${columns} FROM TABLE.events WHERE export_id = '${name}' AND "IndvId" = ${ID(AFTER)}`,
+    );
+
+  it('keeps every value after the sample as sent', async () => {
+    expect((await load('plain')).carefulBecause).toBeUndefined();
+    expect(
+      await after(
+        'plain',
+        `"IndvId"::VARCHAR AS id, "EventStart" = TIMESTAMPTZ '2026-11-01 00:00:00.5+00' AS at, "evt_amount_real"::VARCHAR AS amount, "evt_detail_str" AS detail`,
+      ),
+    ).toEqual([{ id: String(ID(AFTER)), at: true, amount: '1.75', detail: '{"shade":"teal"}' }]);
+  });
+
+  it('keeps a fraction after whole numbers in a _real field', async () => {
+    expect((await load('whole')).carefulBecause).toBeUndefined();
+    expect(await after('whole', `"evt_amount_real"::VARCHAR AS amount`)).toEqual([
+      { amount: '1.5' },
+    ]);
+  });
+
+  it('keeps a UUID as it was sent', async () => {
+    expect((await load('uuid')).carefulBecause).toBeUndefined();
+    expect(await after('uuid', `"user_ref_str" AS ref`)).toEqual([{ ref: UUID }]);
+  });
+
+  it('keeps every digit of ids whose sample holds a fraction', async () => {
+    // PostgreSQL's COPY refuses the 0.5 as a BIGINT, and the careful path loads it rounded.
+    await load('fraction');
+    expect(await after('fraction', `"UserId"::VARCHAR AS id`)).toEqual([{ id: String(ID(AFTER)) }]);
+  });
+});
