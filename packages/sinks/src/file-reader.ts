@@ -314,11 +314,8 @@ async function openFileReader(
   if (input.format === 'ndjson' && !careful && options.sample) {
     const names = await sampledNames(db, input, options.sample.known);
     const { columns, extra } = typedColumns(input, names, options);
-    const sampled =
-      names.length > 0
-        ? await readSampled(db, input, columns, options.asText ? extra : undefined)
-        : undefined;
-    if (sampled) {
+    if (names.length > 0) {
+      const sampled = await readSampled(input, columns, options.asText ? extra : undefined);
       const reader = { columns, rejects: NO_REJECTS, ...sampled, unread: settled(), sampled: true };
       return gatherExtras(reader, [...extra]);
     }

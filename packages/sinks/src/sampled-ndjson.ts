@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import type { DuckDBConnection } from '@duckdb/node-api';
 import type { FieldType } from '@fsx/export-schema';
 import type { LoadInput } from './sink.js';
 import { DUCKDB_TYPES, ident, literal } from './sql.js';
@@ -36,44 +33,42 @@ const WITNESS: Record<FieldType, [unknown, unknown]> = {
  * whole-file key pass, loads it. bench/ingest's 1M rows, side by side: the key pass and the load
  * 5.4–6.5 s, this read with its copy 3.7–4.2 s.
  *
- * Returns undefined where the read could not be exact: DuckDB could not sample the copy, or
- * detected a column as another type than FullStory's despite the witnesses (a column detected as
- * BIGINT would round a later 1.5 to 2, silently, and one detected as UUID would lower its case).
+ * A column DuckDB detects as another type despite the witnesses (a fraction among int64 ids, a
+ * number among strings) fails the load too, before it reads a row: read as DuckDB detected it, a
+ * BIGINT would round a later 1.5 to 2 and a UUID lower its case, silently. What DuckDB detects is
+ * checked in the query itself (`typeof`, folded when it is planned) rather than with a DESCRIBE
+ * first: a DESCRIBE's sample, read on another thread, added 45 MB to the load's peak RSS.
  * `asTextBut`: every value as text, but those (see ReaderOptions.asText).
  */
 export async function readSampled(
-  db: DuckDBConnection,
   input: LoadInput,
   columns: { name: string; type: FieldType }[],
   asTextBut: Set<string> | undefined,
-): Promise<{ rows: string; dispose(): Promise<void> } | undefined> {
+): Promise<{ rows: string; dispose(): Promise<void> }> {
   const witness = `fsx_witness_${randomUUID().replaceAll('-', '')}`;
   const copy = `${input.file}.${process.pid}.${witness}.ndjson.gz`;
   const dispose = () => rm(copy, { force: true });
   try {
     await writeWitnessedCopy(input.file, copy, witness, columns);
-    const source = `read_json(${literal(copy)}, format = 'newline_delimited', records = 'true', sample_size = ${SPECULATION_SAMPLE_ROWS}, map_inference_threshold = -1)`;
-    const detected = await detectedTypes(db, source);
-    const exact = detected && columns.every((c) => takesExactly(detected.get(c.name), c.type));
-    if (!detected || !exact) {
-      await dispose();
-      return undefined;
-    }
-    const values = columns.map((c) => {
-      const to = asTextBut && !asTextBut.has(c.name) ? 'VARCHAR' : DUCKDB_TYPES[c.type];
-      return valueAs(ident(c.name), detected.get(c.name) ?? 'JSON', to);
-    });
-    return {
-      rows: `(SELECT ${values.join(', ')} FROM ${source} WHERE ${ident(witness)} IS NULL)`,
-      dispose,
-    };
   } catch (error) {
     await dispose();
     throw error;
   }
+  const source = `read_json(${literal(copy)}, format = 'newline_delimited', records = 'true', sample_size = ${SPECULATION_SAMPLE_ROWS}, map_inference_threshold = -1)`;
+  const values = columns.map((c) => {
+    const to = asTextBut && !asTextBut.has(c.name) ? 'VARCHAR' : DUCKDB_TYPES[c.type];
+    return `${valueAs(ident(c.name), c.type, to)} AS ${ident(c.name)}`;
+  });
+  return {
+    rows: `(SELECT ${values.join(', ')} FROM ${source} WHERE ${ident(witness)} IS NULL)`,
+    dispose,
+  };
 }
 
-/** `file` with the witness rows first, as one more gzip member before the file's own. */
+/**
+ * `file` with the witness rows first, as one more gzip member before the file's own. Copied
+ * through one buffer: a stream's fresh buffer per chunk added 35 MB to the load's peak RSS.
+ */
 async function writeWitnessedCopy(
   file: string,
   copy: string,
@@ -85,44 +80,47 @@ async function writeWitnessedCopy(
       [witness]: true,
       ...Object.fromEntries(columns.map((c) => [c.name, WITNESS[c.type][i]])),
     });
-  const out = createWriteStream(copy, { flags: 'wx', mode: 0o600 });
-  out.write(gzipSync(`${row(0)}\n${row(1)}\n`));
-  await pipeline(createReadStream(file), out);
+  const out = await open(copy, 'wx', 0o600);
+  try {
+    await writeAll(out, gzipSync(`${row(0)}\n${row(1)}\n`));
+    const from = await open(file, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+      for (;;) {
+        const { bytesRead } = await from.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        await writeAll(out, buffer.subarray(0, bytesRead));
+      }
+    } finally {
+      await from.close();
+    }
+  } finally {
+    await out.close();
+  }
 }
 
-/** The column types DuckDB detects in `source`, or undefined if it cannot sample it. */
-async function detectedTypes(
-  db: DuckDBConnection,
-  source: string,
-): Promise<Map<string, string> | undefined> {
-  try {
-    const described = await db.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-    return new Map(
-      described.getRowObjectsJS().map((r) => [String(r.column_name), String(r.column_type)]),
-    );
-  } catch {
-    return undefined; // The plain read says what is wrong with the file.
+const COPY_CHUNK_BYTES = 2 ** 20;
+
+async function writeAll(out: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length; ) {
+    done += (await out.write(bytes, done, bytes.length - done)).bytesWritten;
   }
 }
 
 /**
- * Whether a column DuckDB detected as `detected` reads every value as a column of FullStory's
- * `type` would: the same type; text for a timestamp, cast as the plain read casts; or JSON,
- * which keeps each value as sent, cast the same way.
+ * `column`, of FullStory's `type`, as `to`: read as the witnesses make DuckDB detect it (text for a
+ * timestamp, cast as the plain read casts it) or as JSON, which keeps each value as sent (a field
+ * whose sampled values differ in type), cast the same way. Any other type DuckDB detected fails.
  */
-function takesExactly(detected: string | undefined, type: FieldType): boolean {
-  if (detected === 'JSON') return true;
-  if (type === 'timestamp') return detected === 'VARCHAR';
-  return type !== 'json' && detected === DUCKDB_TYPES[type];
-}
-
-/** `column`, read as DuckDB detected it, as `to`. A JSON string's text is its value, unquoted. */
-function valueAs(column: string, detected: string, to: string): string {
-  if (detected === to) return column;
-  if (detected === 'JSON' && to === 'VARCHAR') {
-    return `json_extract_string(${column}, '$') AS ${column}`;
-  }
-  return `CAST(${column} AS ${to}) AS ${column}`;
+function valueAs(column: string, type: FieldType, to: string): string {
+  const witnessed = type === 'timestamp' ? 'VARCHAR' : DUCKDB_TYPES[type];
+  const from = (detected: string) => {
+    if (detected === to) return column;
+    if (detected === 'JSON' && to === 'VARCHAR') return `json_extract_string(${column}, '$')`;
+    return `CAST(${column} AS ${to})`;
+  };
+  const other = `error(concat('DuckDB detected ', ${literal(column)}, ' as ', typeof(${column})))`;
+  return `CASE typeof(${column}) WHEN '${witnessed}' THEN ${from(witnessed)} WHEN 'JSON' THEN ${from('JSON')} ELSE ${other} END`;
 }
 
 /**
