@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -15,6 +15,22 @@ describe('staging and download safety', () => {
     await writeFile(bomb, gzipSync(Buffer.alloc(20 * 1024 * 1024)));
     await expect(verifyGzip(bomb, 1024 * 1024)).rejects.toBeInstanceOf(GzipBombError);
     expect(await verifyGzip(bomb)).toBe(20 * 1024 * 1024);
+  });
+
+  it('removes what a killed load left beside a staged file, and only that', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-staging-'));
+    const staging = new StagingStore(dir);
+    const file = staging.pathFor('exp-1', 'ndjson');
+    const names = [
+      'exp-1.ndjson.gz',
+      'exp-1.ndjson.gz.4242.fsx_witness_ab12.ndjson.gz',
+      'exp-1.ndjson.gz.4242.9f3c.careful.ndjson.zst',
+      'exp-10.ndjson.gz',
+      'exp-1.csv.gz',
+    ];
+    for (const name of names) await writeFile(path.join(dir, name), 'x');
+    await staging.remove(file);
+    expect((await readdir(dir)).sort()).toEqual(['exp-1.csv.gz', 'exp-10.ndjson.gz']);
   });
 
   it('names staged files by export id, never by anything a server sent', async () => {
@@ -40,7 +56,6 @@ describe('staging and download safety', () => {
     );
     server.close();
     expect(result).toMatchObject({ bytes: 3, fileName: '../../../tmp/evil.sh' });
-    const { readdir } = await import('node:fs/promises');
     expect(await readdir(dir)).toEqual(['chosen-by-fsx.gz']);
   });
 });

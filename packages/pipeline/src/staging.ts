@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,8 +19,17 @@ export class StagingStore {
     await mkdir(this.dir, { recursive: true });
   }
 
+  /**
+   * Removes a staged file and what loads of it left beside it (`<file>.<pid>.…`: the sampled
+   * read's copy, the careful read's lines), which a worker killed mid-load never removed.
+   */
   async remove(file: string): Promise<void> {
     await rm(file, { force: true });
+    const prefix = `${path.basename(file)}.`;
+    const beside = await readdir(path.dirname(file)).catch(() => []);
+    for (const name of beside.filter((n) => n.startsWith(prefix))) {
+      await rm(path.join(path.dirname(file), name), { force: true });
+    }
   }
 }
 
