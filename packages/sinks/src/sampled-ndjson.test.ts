@@ -85,7 +85,7 @@ describe('readSampled', () => {
     expect(await read('whole')).toBe(BigInt(AFTER + 10));
   });
 
-  it('fails before reading a row where DuckDB detects another type whatever the witnesses', async () => {
+  it('fails where DuckDB detects another type whatever the witnesses', async () => {
     await expect(read('fraction')).rejects.toThrow(/DuckDB detected "UserId" as DOUBLE/);
   });
 });

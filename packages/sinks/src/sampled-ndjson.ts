@@ -34,10 +34,10 @@ const WITNESS: Record<FieldType, [unknown, unknown]> = {
  * 5.4–6.5 s, this read with its copy 3.7–4.2 s.
  *
  * A column DuckDB detects as another type despite the witnesses (a fraction among int64 ids, a
- * number among strings) fails the load too, before it reads a row: read as DuckDB detected it, a
+ * number among strings) fails the load too, on its first rows: read as DuckDB detected it, a
  * BIGINT would round a later 1.5 to 2 and a UUID lower its case, silently. What DuckDB detects is
- * checked in the query itself (`typeof`, folded when it is planned) rather than with a DESCRIBE
- * first: a DESCRIBE's sample, read on another thread, added 45 MB to the load's peak RSS.
+ * checked in the query itself (`typeof`: where it matches, the planner folds the check away)
+ * rather than with a DESCRIBE first, which added about 45 MB to the load's peak RSS.
  * `asTextBut`: every value as text, but those (see ReaderOptions.asText).
  */
 export async function readSampled(
