@@ -116,7 +116,7 @@ export class DuckDbSink implements Sink, EventStore {
     // attempt that lands must still report them.
     const added = new Set<string>();
     return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (source, careful) =>
-      withSpeculation(speculates(source.format, careful, { options: this.options }), (speculate) =>
+      withSpeculation(speculates(source.format, careful, this.options), (speculate) =>
         this.loadOnce(source, careful, speculate, added),
       ),
     );

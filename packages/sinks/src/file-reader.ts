@@ -488,19 +488,18 @@ export async function withSpeculation<T>(
 }
 
 /**
- * Whether a fast-path load of `format` speculates: NDJSON always (see readSampled), a JSON
- * array where the sink lets it and the memory feeds both of its queries (see Speculation).
+ * Whether a fast-path load of `format` speculates: NDJSON always (see readSampled), a JSON array
+ * where the sink's DuckDB runs under `arraysUnder` and that memory feeds both of its queries (see
+ * Speculation). A sink that passes no options never speculates on arrays.
  */
 export function speculates(
   format: LoadInput['format'],
   careful: boolean,
-  arrays: { options: DuckDbLoadOptions } | false,
+  arraysUnder?: DuckDbLoadOptions,
 ): boolean {
   if (careful) return false;
-  return (
-    format === 'ndjson' ||
-    (format === 'json' && arrays !== false && feedsTwoReaders(arrays.options))
-  );
+  if (format === 'json') return arraysUnder !== undefined && feedsTwoReaders(arraysUnder);
+  return format === 'ndjson';
 }
 
 /**

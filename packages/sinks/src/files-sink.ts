@@ -78,9 +78,8 @@ export class FilesSink implements Sink {
       input,
       `writing ${input.exportId} as ${this.format}`,
       (source, careful) =>
-        withSpeculation(
-          speculates(source.format, careful, { options: this.options }),
-          (speculate) => this.loadOnce(source, careful, speculate),
+        withSpeculation(speculates(source.format, careful, this.options), (speculate) =>
+          this.loadOnce(source, careful, speculate),
         ),
     );
   }

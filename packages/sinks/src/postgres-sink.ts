@@ -175,7 +175,7 @@ export class PostgresSink implements Sink, EventStore {
       // NDJSON loads sampled (see SampledNdjson); a JSON array does not speculate here: its
       // second reader took peak RSS from 205 to 260 MB for 20 % (see Speculation).
       return await withCarefulRetry(input, (source, careful) =>
-        withSpeculation(speculates(source.format, careful, false), (speculate) =>
+        withSpeculation(speculates(source.format, careful), (speculate) =>
           this.loadOnce(source, careful, speculate, added),
         ),
       );
