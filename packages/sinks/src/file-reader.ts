@@ -466,26 +466,33 @@ function gatherExtras(reader: Omit<FileReader, 'extraFields'>, extra: string[]):
 }
 
 /**
- * Runs `load` speculating if asked, and once more the plain way if the speculation missed: a JSON
- * array's missed a column (`load` then rolled back and returned undefined), an NDJSON file's
- * sampled read failed (SpeculationMissed).
+ * Runs `load` speculating if asked, and once more the plain way if the speculation missed, saying
+ * why in `plainBecause`: a JSON array's missed a column (`load` then rolled back and returned
+ * undefined), an NDJSON file's sampled read failed (SpeculationMissed).
  */
-export async function withSpeculation<T>(
+export async function withSpeculation(
   speculate: boolean,
-  load: (speculate: boolean) => Promise<T | undefined>,
-): Promise<T> {
+  load: (speculate: boolean) => Promise<LoadResult | undefined>,
+): Promise<LoadResult> {
+  let plainBecause: string | undefined;
   if (speculate) {
     try {
       const result = await load(true);
       if (result !== undefined) return result;
+      plainBecause = `the whole file has fields its first ${SPECULATION_SAMPLE_ROWS} rows lack`;
     } catch (error) {
       if (!(error instanceof SpeculationMissed)) throw error;
+      plainBecause = whyRefused(error.cause);
     }
   }
   const result = await load(false);
   if (result === undefined) throw new Error('a load that does not speculate cannot miss a column');
-  return result;
+  return plainBecause ? { ...result, plainBecause } : result;
 }
+
+/** The start of DuckDB's message says why; its tail may quote whole rows of the export. */
+const whyRefused = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).slice(0, 300);
 
 /**
  * Whether a fast-path load of `format` speculates: NDJSON always (see readSampled), a JSON array
@@ -518,8 +525,7 @@ export async function withCarefulRetry(
     // A sink that cannot be opened (another process holds the DuckDB file), or a load its export
     // no longer wants, says nothing of the file: reading it line by line would not help.
     if (isNotAboutTheFile(error)) throw error;
-    // The start of DuckDB's message says why; its tail may quote whole rows of the export.
-    const carefulBecause = (error instanceof Error ? error.message : String(error)).slice(0, 300);
+    const carefulBecause = whyRefused(error);
     if (input.format !== 'json') return { ...(await load(input, true)), carefulBecause };
     const lines = `${input.file}.${process.pid}.${randomUUID()}.careful.ndjson.gz`;
     try {

@@ -13,6 +13,7 @@ const execFileAsync = promisify(execFile);
 
 import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
 import {
+  EXTRAS_COLUMN,
   type FileColumn,
   type FileReader,
   speculates,
@@ -133,8 +134,12 @@ function throughDuckDb(db: DuckDBConnection, input: LoadInput, reader: FileReade
             }),
           pipeline(createReadStream(fifo), startCopy()),
         ]);
-        // DuckDB's error says why; a COPY that ended early because of it says less.
-        if (written.status === 'rejected') throw written.reason;
+        // DuckDB's error says why; a COPY that ended early because of it says less. But where
+        // COPY refused a row first, DuckDB's is only the broken pipe that followed.
+        if (written.status === 'rejected') {
+          const brokenPipe = /broken pipe/i.test(String(written.reason));
+          throw brokenPipe && copied.status === 'rejected' ? copied.reason : written.reason;
+        }
         if (copied.status === 'rejected') throw copied.reason;
       } finally {
         await rm(fifo, { force: true });
@@ -199,13 +204,21 @@ export class PostgresSink implements Sink, EventStore {
     added: Set<string>,
   ): Promise<LoadResult> {
     return withScratchDuckDb(this.options, async (db, instance) => {
+      const extras = this.options.newFields === 'extras';
+      const have =
+        speculate || extras
+          ? new Set((await this.tableColumns(input.kind)).keys())
+          : new Set<string>();
+      // The table's own columns are read too, as in the DuckDB sink: a field it knows that this
+      // file first sends after its sample then does not throw the one-pass read away.
+      const known = [...have].filter(
+        (c) => !SYSTEM_COLUMNS.has(c) && !(extras && c === EXTRAS_COLUMN),
+      );
       const options = {
         careful,
         asText: true,
-        ...(speculate ? { speculate: { instance, known: [] } } : {}),
-        ...(this.options.newFields === 'extras'
-          ? { extras: { columns: new Set((await this.tableColumns(input.kind)).keys()) } }
-          : {}),
+        ...(speculate ? { speculate: { instance, known } } : {}),
+        ...(extras ? { extras: { columns: have } } : {}),
       };
       return withFileReader(db, input, options, async (reader) => {
         for (const name of await this.ensureColumns(input.kind, reader.columns)) added.add(name);

@@ -42,6 +42,12 @@ export interface LoadResult {
    * several times slower): a bad row, which the quarantine then holds, or a problem to fix.
    */
   carefulBecause?: string;
+  /**
+   * Why a one-pass read (see readSampled, Speculation) was thrown away for the plain one, which
+   * reads the whole file for its fields first: a field the first rows lacked, or a type DuckDB
+   * detected from them that a later row does not fit. Only speed is lost.
+   */
+  plainBecause?: string;
 }
 
 /** Where exports land. Every load is all-or-nothing and replaces that export's earlier rows. */

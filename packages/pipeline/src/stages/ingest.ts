@@ -50,6 +50,12 @@ export const ingestStage: StageHandler = async (run) => {
     return;
   }
   await run.job.updateProgress(100);
+  if (result.plainBecause) {
+    deps.logger.info(
+      { exportId: record.id, reason: result.plainBecause },
+      'the one-pass load missed; loaded after a pass over the whole file for its fields',
+    );
+  }
   if (result.carefulBecause) {
     deps.logger.warn(
       { exportId: record.id, reason: result.carefulBecause },
