@@ -5,10 +5,11 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ExportKind, type RawValue, RowDigest } from '@fsx/export-schema';
 import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
 import {
-  EXTRAS_COLUMN,
   type FileColumn,
   type FileReader,
+  fieldColumns,
   loadWithCarefulRetry,
+  SYSTEM_COLUMNS,
   speculates,
   withFileReader,
   withSpeculation,
@@ -35,7 +36,6 @@ export interface DuckDbSinkOptions extends SinkOptions {
 const TABLES: Record<ExportKind, string> = { events: 'events', individuals: 'individuals' };
 /** The tail of each DuckDB file's queue of users in this process. */
 const fileTurns = new Map<string, Promise<void>>();
-const SYSTEM_COLUMNS = ['export_id', 'loaded_at'];
 const QUARANTINE_DDL = `CREATE TABLE IF NOT EXISTS quarantine (
   export_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, line BIGINT, reason VARCHAR, raw VARCHAR)`;
 
@@ -150,13 +150,9 @@ export class DuckDbSink implements Sink, EventStore {
     const table = TABLES[input.kind];
     const have = await this.tableColumns(db, table);
     const extras = this.options.newFields === 'extras';
-    // With extras, the table's own `extras` column is not one of the file's fields.
-    const notFields = extras ? [...SYSTEM_COLUMNS, EXTRAS_COLUMN] : SYSTEM_COLUMNS;
     const options = {
       careful,
-      ...(speculate
-        ? { speculate: { instance, known: [...have].filter((c) => !notFields.includes(c)) } }
-        : {}),
+      ...(speculate ? { speculate: { instance, known: fieldColumns(have, extras) } } : {}),
       ...(extras ? { extras: { columns: have } } : {}),
     };
     return withFileReader(db, input, options, async (reader) => {

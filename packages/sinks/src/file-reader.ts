@@ -58,6 +58,19 @@ type ReaderRows = Pick<FileReader, 'columns' | 'rows' | 'rejects' | 'dispose'>;
 /** The JSON column that holds, with `extras`, the fields the table has no column for. */
 export const EXTRAS_COLUMN = 'extras';
 
+/** The columns a sink's table has besides the export's fields. */
+export const SYSTEM_COLUMNS: readonly string[] = ['export_id', 'loaded_at'];
+
+/**
+ * The export fields among a table's `columns`, which a speculative read reads too (see
+ * Speculation): not the system columns, nor, with `extras`, the `extras` column itself.
+ */
+export function fieldColumns(columns: Iterable<string>, extras: boolean): string[] {
+  return [...columns].filter(
+    (c) => !SYSTEM_COLUMNS.includes(c) && !(extras && c === EXTRAS_COLUMN),
+  );
+}
+
 /**
  * DuckDB's CSV read buffer: 4 MiB instead of its 32 MB (16 times the 2 MiB longest line). Under
  * the 256 MB memory limit the smaller buffer loaded bench/ingest's CSV faster and in less memory

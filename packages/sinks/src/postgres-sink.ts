@@ -13,9 +13,10 @@ const execFileAsync = promisify(execFile);
 
 import { EVENT_COLUMNS, type EventRecord, type EventStore } from './event-tables.js';
 import {
-  EXTRAS_COLUMN,
   type FileColumn,
   type FileReader,
+  fieldColumns,
+  SYSTEM_COLUMNS,
   speculates,
   withCarefulRetry,
   withFileReader,
@@ -44,7 +45,6 @@ const PG_TYPES: Record<FieldType, string> = {
   json: 'JSON',
 };
 const TABLES: Record<ExportKind, string> = { events: 'events', individuals: 'individuals' };
-const SYSTEM_COLUMNS = new Set(['export_id', 'loaded_at']);
 /**
  * `export_id` comes from a transaction-local setting, so COPY streams the file's own columns and
  * nothing has to add one to every row (an unset setting fails the insert rather than load NULLs).
@@ -177,7 +177,7 @@ export class PostgresSink implements Sink, EventStore {
       // Columns added by any attempt: a failed fast path keeps its DDL, and the careful attempt
       // must still report them.
       const added = new Set<string>();
-      // NDJSON loads sampled (see SampledNdjson); a JSON array does not speculate here: its
+      // NDJSON loads sampled (see readSampled); a JSON array does not speculate here: its
       // second reader took peak RSS from 205 to 260 MB for 20 % (see Speculation).
       return await withCarefulRetry(input, (source, careful) =>
         withSpeculation(speculates(source.format, careful), (speculate) =>
@@ -209,15 +209,12 @@ export class PostgresSink implements Sink, EventStore {
         speculate || extras
           ? new Set((await this.tableColumns(input.kind)).keys())
           : new Set<string>();
-      // The table's own columns are read too, as in the DuckDB sink: a field it knows that this
-      // file first sends after its sample then does not throw the one-pass read away.
-      const known = [...have].filter(
-        (c) => !SYSTEM_COLUMNS.has(c) && !(extras && c === EXTRAS_COLUMN),
-      );
       const options = {
         careful,
         asText: true,
-        ...(speculate ? { speculate: { instance, known } } : {}),
+        // The table's own columns are read too, as in the DuckDB sink: a field it knows that
+        // this file first sends after its sample then does not throw the one-pass read away.
+        ...(speculate ? { speculate: { instance, known: fieldColumns(have, extras) } } : {}),
         ...(extras ? { extras: { columns: have } } : {}),
       };
       return withFileReader(db, input, options, async (reader) => {
