@@ -88,6 +88,46 @@ describe('readSampled', () => {
   it('fails where DuckDB detects another type whatever the witnesses', async () => {
     await expect(read('fraction')).rejects.toThrow(/DuckDB detected "UserId" as DOUBLE/);
   });
+
+  it('reads a number, id or boolean asked for as text as it was sent, as the plain read does', async () => {
+    // PostgreSQL's COPY parses every value itself. Typed by DuckDB first, a whole number in a
+    // _real field would come back as 5.0 and an escaped string as its escape, at a cost.
+    const file = path.join(dir, 'as-text.ndjson.gz');
+    const sent = [
+      ['5', '"2.5"'],
+      ['1.25', '"\\u0033"'],
+      ['100', '4'],
+      ['null', 'null'],
+    ];
+    const rows = sent.map(
+      ([real, mixed], i) =>
+        `{"IndvId":${ID(i)},"evt_real":${real},"evt_mixed_real":${mixed},"evt_bool":${i % 2 === 0}}`,
+    );
+    await writeFile(file, gzipSync(rows.join('\n')));
+    const columns = [
+      { name: 'IndvId', type: 'int64' as const },
+      { name: 'evt_real', type: 'number' as const },
+      { name: 'evt_mixed_real', type: 'number' as const },
+      { name: 'evt_bool', type: 'bool' as const },
+    ];
+    const input = { exportId: 'x', kind: 'events', format: 'ndjson', file } as const;
+    const sampled = await readSampled(input, columns, new Set());
+    const db = await (await DuckDBInstance.create(':memory:')).connect();
+    try {
+      const read = await db.runAndReadAll(
+        `SELECT IndvId AS id, evt_real AS r, evt_mixed_real AS m, evt_bool AS b FROM ${sampled.rows}`,
+      );
+      expect(read.getRowObjectsJS()).toEqual([
+        { id: String(ID(0)), r: '5', m: '2.5', b: 'true' },
+        { id: String(ID(1)), r: '1.25', m: '3', b: 'false' },
+        { id: String(ID(2)), r: '100', m: '4', b: 'true' },
+        { id: String(ID(3)), r: null, m: null, b: 'false' },
+      ]);
+    } finally {
+      await sampled.dispose();
+      db.closeSync();
+    }
+  });
 });
 
 describe.each(['duckdb', 'postgres'] as const)('%s sink, NDJSON read sampled', (kind) => {
