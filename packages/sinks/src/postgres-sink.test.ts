@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { generateExportFile } from '@fsx/fullstory-sim';
 import type {} from '@fsx/testing';
@@ -157,6 +159,21 @@ describe('PostgresSink', () => {
       (await readdir(dir)).filter((f) => f.endsWith('.fifo') || f.includes('careful')),
     ).toEqual([]);
   }, 15_000);
+
+  it('loads through DuckDB with a one-thread libuv pool: the FIFO is not read on it', async () => {
+    // DuckDB's query runs on libuv's pool and blocks writing the FIFO until someone reads it; a
+    // reader on the same pool waited behind such queries forever (with one thread, behind the first).
+    const file = path.join(dir, 'one-thread-pool.ndjson.gz');
+    await generateExportFile({ path: file, type: 'events', format: 'ndjson', rows: 2_000 });
+    const fixture = path.join(import.meta.dirname, 'fixtures', 'load-once.ts');
+    const args = [inject('postgresUrl'), schema, file, 'one-thread-pool', 'ndjson'];
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', fixture, ...args],
+      { env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, timeout: 20_000 },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({ rows: 2_000, rejected: 0 });
+  });
 
   it('a file that cannot be read at all fails the load with the reason and keeps the old rows', async () => {
     const good = path.join(dir, 'unreadable-a.json.gz');

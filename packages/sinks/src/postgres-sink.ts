@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, openSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -67,16 +68,20 @@ interface Reject {
 }
 
 /**
- * The COPY reader waits in open() for a writer; if DuckDB fails before it opens the FIFO, open it
- * (without blocking) and close it, so the reader sees the end instead of waiting forever.
+ * The FIFO's read end, open before DuckDB starts, read as a socket (epoll, on the main thread). A
+ * file stream would open and read it on libuv's thread pool, where DuckDB's query writing the other
+ * end also runs: with every pool thread in such a query, nothing would read the FIFOs and the loads
+ * would wait forever (with `UV_THREADPOOL_SIZE=1`, the first load did). Opened without blocking,
+ * it sees no end until a writer has come and gone.
  */
-async function releaseFifoReader(fifo: string): Promise<void> {
-  try {
-    const handle = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    await handle.close();
-  } catch {
-    // No reader is waiting (ENXIO), or the FIFO is gone: nothing to release.
-  }
+function openFifoReader(fifo: string): Socket {
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  return new Socket({ fd, readable: true, writable: false });
+}
+
+/** If DuckDB fails before it opens the FIFO, a writer that comes and goes ends the reader. */
+function endFifoReader(fifo: string): void {
+  closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
 }
 
 /** What COPY reads: a CSV stream, with or without a header line. */
@@ -123,16 +128,21 @@ function throughDuckDb(db: DuckDBConnection, input: LoadInput, reader: FileReade
       try {
         await execFileAsync('mkfifo', ['-m', '600', fifo]);
         const select = reader.columns.map((c) => ident(c.name)).join(', ');
+        const rows = openFifoReader(fifo);
         const [written, copied] = await Promise.allSettled([
           db
             .run(
               `COPY (SELECT ${select} FROM ${reader.rows}) TO ${literal(fifo)} (FORMAT csv, HEADER false)`,
             )
             .catch(async (error) => {
-              await releaseFifoReader(fifo);
+              try {
+                endFifoReader(fifo);
+              } catch {
+                // The reader is gone already (COPY failed first): nothing waits for an end.
+              }
               throw error;
             }),
-          pipeline(createReadStream(fifo), startCopy()),
+          pipeline(rows, startCopy()),
         ]);
         // DuckDB's error says why; a COPY that ended early because of it says less. But where
         // COPY refused a row first, DuckDB's is only the broken pipe that followed.
