@@ -134,6 +134,19 @@ describe('fsx end to end, one process per stage', () => {
     });
   }, 90_000);
 
+  it('starts the ingest worker with libuv threads to spare beside its loads', async () => {
+    // Each load's DuckDB query holds a pool thread; Node's default four would all be taken.
+    const logDir = path.join(OUTPUT_DIR, 'e2e-logs');
+    const lines = (await readFile(path.join(logDir, 'worker-ingest.log'), 'utf8')).split('\n');
+    // The log file grows across runs: this run's boot is what follows the previous ready line.
+    const ready = lines.flatMap((line, i) =>
+      line.includes('"msg":"worker-ingest ready"') ? [i] : [],
+    );
+    const boot = lines.slice((ready.at(-2) ?? -1) + 1, (ready.at(-1) ?? -1) + 1);
+    expect(JSON.parse(boot.at(-1) ?? '{}')).toMatchObject({ concurrency: 4, threadPoolSize: 8 });
+    expect(boot.join('\n')).not.toContain('leaves no libuv thread');
+  });
+
   it('leaves no API key or token in Redis, the logs or Bull Board', async () => {
     const secrets = [API_KEY, Buffer.from(API_KEY).toString('base64'), TOKEN];
     const stored = await redisStrings(system.redisUrl, `${prefix}*`);

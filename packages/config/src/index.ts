@@ -2,6 +2,7 @@ export { type Credentials, DEFAULT_CREDENTIAL } from './credentials.js';
 export { ConfigError, type ConfigProblem } from './errors.js';
 export { loadConfig, loadOrExit, loadSimulatorConfig } from './load.js';
 export {
+  DEFAULT_WORKER_CONCURRENCY,
   type Env,
   envSchema,
   type FsxConfig,
@@ -16,3 +17,4 @@ export {
   simulatorEnvSchema,
 } from './simulator-schema.js';
 export { MIB_PER_LOAD_THREAD, sizeBytes } from './size.js';
+export { threadPoolSizeFor } from './thread-pool.js';

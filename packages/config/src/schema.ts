@@ -12,6 +12,9 @@ import {
 } from './env-types.js';
 import { MIB_PER_LOAD_THREAD, sizeBytes } from './size.js';
 
+/** Jobs a worker process runs at once. */
+export const DEFAULT_WORKER_CONCURRENCY = 4;
+
 export const SINK_KINDS = ['duckdb', 'postgres', 'files'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
 
@@ -55,10 +58,12 @@ export const envSchema = z.object({
   SEND_POLL_MAX_DELAY_MS: positiveInt(60_000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port(3000),
-  WORKER_CONCURRENCY: positiveInt(4),
+  WORKER_CONCURRENCY: positiveInt(DEFAULT_WORKER_CONCURRENCY),
   /** How long a worker's claim on a job lasts without renewal; a killed worker's job is retried after it. */
   WORKER_LOCK_DURATION_MS: positiveInt(30_000),
   WORKER_STALLED_INTERVAL_MS: positiveInt(30_000),
+  /** libuv's thread pool, sized by Node at start from this variable: fsx only checks it. */
+  UV_THREADPOOL_SIZE: positiveInt(4),
   DATA_DIR: z.string().min(1).default('./data'),
   STAGING_DIR: z.string().min(1).optional(),
   DUCKDB_PATH: z.string().min(1).optional(),
@@ -162,7 +167,13 @@ export interface FsxConfig {
     replayWindowSeconds: number;
     alertExport: { type: 'events' | 'individuals'; format: 'json' | 'ndjson' | 'csv' };
   };
-  workers: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number };
+  workers: {
+    concurrency: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    /** libuv's thread pool in this process (see threadPoolSizeFor). */
+    threadPoolSize: number;
+  };
   pipeline: {
     pollMinDelayMs: number;
     pollMaxDelayMs: number;
@@ -239,6 +250,7 @@ export const configSchema = envSchema
         concurrency: env.WORKER_CONCURRENCY,
         lockDurationMs: env.WORKER_LOCK_DURATION_MS,
         stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+        threadPoolSize: env.UV_THREADPOOL_SIZE,
       },
       pipeline: {
         pollMinDelayMs: env.POLL_MIN_DELAY_MS,

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_WORKER_CONCURRENCY, threadPoolSizeFor } from '@fsx/config';
 import { STAGES, type Stage } from '@fsx/queues';
 import { findFreePort, type LocalRedis, startRedisServer } from '@fsx/testing';
 import { request } from 'undici';
@@ -139,12 +140,16 @@ export async function launchSystem(options: LaunchOptions = {}): Promise<Launche
       ManagedProcess[]
     >;
     const starting: Promise<void>[] = [];
+    // Node sizes libuv's pool once, at start: each load's DuckDB query holds one of its threads.
+    const ingestThreadPool =
+      env.UV_THREADPOOL_SIZE ??
+      String(threadPoolSizeFor(Number(env.WORKER_CONCURRENCY) || DEFAULT_WORKER_CONCURRENCY));
     for (const stage of STAGES) {
       for (let i = 0; i < (options.replicas?.[stage] ?? 1); i++) {
         const worker = managed({
           name: `worker-${stage}${i > 0 ? `-${i + 1}` : ''}`,
           entry: entry(`worker-${stage}`),
-          env: common,
+          env: stage === 'ingest' ? { ...common, UV_THREADPOOL_SIZE: ingestThreadPool } : common,
           readyPattern: new RegExp(`worker-${stage} ready`),
         });
         workers[stage].push(worker);

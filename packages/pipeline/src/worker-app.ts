@@ -2,7 +2,7 @@ import type { Stage } from '@fsx/queues';
 import { createPipelineRuntime } from './runtime.js';
 import { createScheduleWorker, ScheduleStore } from './schedules.js';
 import { createStageWorker } from './worker.js';
-import { bootWorkerApp, serveUntilSignal } from './worker-lifecycle.js';
+import { bootWorkerApp, serveUntilSignal, threadPoolShortfall } from './worker-lifecycle.js';
 
 /**
  * The whole of a stage worker app: read config once, build the pipeline, run one stage's worker,
@@ -15,6 +15,8 @@ export async function runWorkerApp(
 ) {
   const name = `worker-${stage}`;
   const { config, logger } = bootWorkerApp(name, env);
+  const shortfall = threadPoolShortfall(stage, config.workers);
+  if (shortfall) logger.warn({ recommended: shortfall.recommended }, shortfall.message);
   const runtime = createPipelineRuntime(config, logger);
   const worker = createStageWorker(stage, runtime.deps, {
     connection: runtime.workerConnection,
@@ -43,7 +45,11 @@ export async function runWorkerApp(
     logger,
     scheduler ? [worker, scheduler] : [worker],
     () => runtime.close(),
-    { stage, concurrency: config.workers.concurrency },
+    {
+      stage,
+      concurrency: config.workers.concurrency,
+      threadPoolSize: config.workers.threadPoolSize,
+    },
   );
   return worker;
 }

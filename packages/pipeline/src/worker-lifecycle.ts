@@ -1,4 +1,10 @@
-import { type FsxConfig, loadConfig, loadOrExit, secretValues } from '@fsx/config';
+import {
+  type FsxConfig,
+  loadConfig,
+  loadOrExit,
+  secretValues,
+  threadPoolSizeFor,
+} from '@fsx/config';
 import { createLogger, type Logger } from '@fsx/logger';
 import type { Worker } from 'bullmq';
 
@@ -17,6 +23,23 @@ export function bootWorkerApp(
     secrets: secretValues(config),
   });
   return { config, logger };
+}
+
+/**
+ * Why this worker's libuv thread pool is too small, if it is: an ingest worker's loads each hold a
+ * pool thread while DuckDB runs, so a pool no larger than its concurrency leaves none for the
+ * files, gzip and DNS lookups the loads and the worker need meanwhile.
+ */
+export function threadPoolShortfall(
+  stage: string,
+  workers: FsxConfig['workers'],
+): { message: string; recommended: number } | undefined {
+  if (stage !== 'ingest' || workers.threadPoolSize > workers.concurrency) return undefined;
+  const recommended = threadPoolSizeFor(workers.concurrency);
+  return {
+    recommended,
+    message: `UV_THREADPOOL_SIZE=${workers.threadPoolSize} leaves no libuv thread beside ${workers.concurrency} loads (WORKER_CONCURRENCY): file and DNS work waits for a load to end. Start the process with UV_THREADPOOL_SIZE=${recommended}.`,
+  };
 }
 
 /**
