@@ -324,7 +324,8 @@ async function openFileReader(
 ): Promise<FileReader> {
   const careful = options.careful ?? false;
   const kind = input.kind as ExportKind;
-  if (input.format === 'ndjson' && !careful && options.sample) {
+  const sampled = input.format === 'ndjson' || (input.format === 'json' && !options.speculate);
+  if (sampled && !careful && options.sample) {
     const names = await sampledNames(db, input, options.sample.known);
     const { columns, extra } = typedColumns(input, names, options);
     if (names.length > 0) {
@@ -398,12 +399,14 @@ function extrasAmong(kind: ExportKind, names: string[], options: ReaderOptions):
 export async function withFileReader<T>(
   db: DuckDBConnection,
   input: LoadInput,
-  options: ReaderOptions & { speculate?: { instance: DuckDBInstance; known: string[] } },
+  options: ReaderOptions & { speculate?: SpeculateOptions },
   work: (reader: FileReader) => Promise<T>,
 ): Promise<T> {
   const { speculate, ...readerOptions } = options;
   const beside =
-    speculate && input.format === 'json' ? await speculate.instance.connect() : undefined;
+    speculate && input.format === 'json' && !speculate.sampleArrays
+      ? await speculate.instance.connect()
+      : undefined;
   let reader: FileReader | undefined;
   try {
     reader = await openFileReader(db, input, {
@@ -509,17 +512,27 @@ const whyRefused = (error: unknown) =>
 
 /**
  * Whether a fast-path load of `format` speculates: NDJSON always (see readSampled), a JSON array
- * where the sink's DuckDB runs under `arraysUnder` and that memory feeds both of its queries (see
- * Speculation). A sink that passes no options never speculates on arrays.
+ * read sampled too (`arrays` 'sampled'), or with its key pass beside the load where the sink's
+ * DuckDB runs under `arrays` and that memory feeds both of its queries (see Speculation). A sink
+ * that passes neither never speculates on arrays.
  */
 export function speculates(
   format: LoadInput['format'],
   careful: boolean,
-  arraysUnder?: DuckDbLoadOptions,
+  arrays?: DuckDbLoadOptions | 'sampled',
 ): boolean {
   if (careful) return false;
-  if (format === 'json') return arraysUnder !== undefined && feedsTwoReaders(arraysUnder);
+  if (format === 'json')
+    return arrays === 'sampled' || (arrays !== undefined && feedsTwoReaders(arrays));
   return format === 'ndjson';
+}
+
+/** What a speculative load needs: its DuckDB, the sink's known columns, and how arrays go. */
+export interface SpeculateOptions {
+  instance: DuckDBInstance;
+  known: string[];
+  /** A JSON array read sampled, in one pass (see readSampled), instead of a key pass beside. */
+  sampleArrays?: boolean;
 }
 
 /**

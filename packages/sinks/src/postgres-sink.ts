@@ -187,10 +187,10 @@ export class PostgresSink implements Sink, EventStore {
       // Columns added by any attempt: a failed fast path keeps its DDL, and the careful attempt
       // must still report them.
       const added = new Set<string>();
-      // NDJSON loads sampled (see readSampled); a JSON array does not speculate here: its
-      // second reader took peak RSS from 205 to 260 MB for 20 % (see Speculation).
+      // NDJSON and JSON arrays load sampled, in one pass (see readSampled). An array's key pass
+      // beside the load, as the DuckDB sink runs it, took peak RSS from 205 to 260 MB here.
       return await withCarefulRetry(input, (source, careful) =>
-        withSpeculation(speculates(source.format, careful), (speculate) =>
+        withSpeculation(speculates(source.format, careful, 'sampled'), (speculate) =>
           this.loadOnce(source, careful, speculate, added),
         ),
       );
@@ -224,7 +224,9 @@ export class PostgresSink implements Sink, EventStore {
         asText: true,
         // The table's own columns are read too, as in the DuckDB sink: a field it knows that
         // this file first sends after its sample then does not throw the one-pass read away.
-        ...(speculate ? { speculate: { instance, known: fieldColumns(have, extras) } } : {}),
+        ...(speculate
+          ? { speculate: { instance, known: fieldColumns(have, extras), sampleArrays: true } }
+          : {}),
         ...(extras ? { extras: { columns: have } } : {}),
       };
       return withFileReader(db, input, options, async (reader) => {

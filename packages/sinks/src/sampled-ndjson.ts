@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type FileHandle, open, rm } from 'node:fs/promises';
+import { type FileHandle, open, rm, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import type { FieldType } from '@fsx/export-schema';
 import type { LoadInput } from './sink.js';
@@ -46,17 +46,24 @@ export async function readSampled(
   asTextBut: Set<string> | undefined,
 ): Promise<{ rows: string; dispose(): Promise<void> }> {
   const witness = `fsx_witness_${randomUUID().replaceAll('-', '')}`;
-  const copy = `${input.file}.${process.pid}.${witness}.ndjson.gz`;
-  const dispose = () => rm(copy, { force: true });
+  const array = input.format === 'json';
+  const written = `${input.file}.${process.pid}.${witness}.${array ? 'json' : 'ndjson.gz'}`;
+  const dispose = () => rm(written, { force: true });
   const asText = (name: string) => asTextBut !== undefined && !asTextBut.has(name);
   const witnessed = columns.map((c) => ({ ...c, type: witnessType(c.type, asText(c.name)) }));
+  const [first, second] = witnessRows(witness, witnessed);
   try {
-    await writeWitnessedCopy(input.file, copy, witness, witnessed);
+    // An array's gzip takes nothing in front of its `[`, and DuckDB refuses two arrays in one
+    // stream: its witnesses are a file of their own, read first. DuckDB reads an array on one
+    // thread per file anyway, so the load loses no parallelism, as NDJSON would.
+    if (array) await writeFile(written, `[${first},${second}]`, { flag: 'wx', mode: 0o600 });
+    else await writeWitnessedCopy(input.file, written, `${first}\n${second}\n`);
   } catch (error) {
     await dispose();
     throw error;
   }
-  const source = `read_json(${literal(copy)}, format = 'newline_delimited', records = 'true', sample_size = ${SPECULATION_SAMPLE_ROWS}, map_inference_threshold = -1)`;
+  const files = array ? `[${literal(written)}, ${literal(input.file)}]` : literal(written);
+  const source = `read_json(${files}, format = '${array ? 'array' : 'newline_delimited'}', records = 'true', sample_size = ${SPECULATION_SAMPLE_ROWS}, map_inference_threshold = -1)`;
   const values = witnessed.map((c) => {
     const to = asText(c.name) ? 'VARCHAR' : DUCKDB_TYPES[c.type];
     return `${valueAs(ident(c.name), c.type, to)} AS ${ident(c.name)}`;
@@ -77,24 +84,24 @@ function witnessType(type: FieldType, asText: boolean): FieldType {
   return asText && (type === 'int64' || type === 'number' || type === 'bool') ? 'json' : type;
 }
 
+/** The two witness rows, as JSON: `witness` set, and each column with its witness value. */
+function witnessRows(witness: string, columns: { name: string; type: FieldType }[]): string[] {
+  return [0, 1].map((i) =>
+    JSON.stringify({
+      [witness]: true,
+      ...Object.fromEntries(columns.map((c) => [c.name, WITNESS[c.type][i]])),
+    }),
+  );
+}
+
 /**
  * `file` with the witness rows first, as one more gzip member before the file's own. Copied
  * through one buffer: a stream's fresh buffer per chunk added 35 MB to the load's peak RSS.
  */
-async function writeWitnessedCopy(
-  file: string,
-  copy: string,
-  witness: string,
-  columns: { name: string; type: FieldType }[],
-): Promise<void> {
-  const row = (i: 0 | 1) =>
-    JSON.stringify({
-      [witness]: true,
-      ...Object.fromEntries(columns.map((c) => [c.name, WITNESS[c.type][i]])),
-    });
+async function writeWitnessedCopy(file: string, copy: string, witnessLines: string): Promise<void> {
   const out = await open(copy, 'wx', 0o600);
   try {
-    await writeAll(out, gzipSync(`${row(0)}\n${row(1)}\n`));
+    await writeAll(out, gzipSync(witnessLines));
     const from = await open(file, 'r');
     try {
       const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
