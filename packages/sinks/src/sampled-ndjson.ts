@@ -23,7 +23,8 @@ const WITNESS: Record<FieldType, [unknown, unknown]> = {
 };
 
 /**
- * An NDJSON export read in one pass, speculating on its columns. DuckDB's JSON reader refuses,
+ * An NDJSON export (or, for the PostgreSQL sink, a JSON array: its witnesses are then a file of
+ * their own, read first) read in one pass, speculating on its columns. DuckDB's JSON reader refuses,
  * with an error, a row holding a key it did not expect, but only with columns it detected itself:
  * given columns, it drops such a key silently. So the load reads a copy of the file with two
  * "witness" rows put first (a gzip may hold several members: DuckDB reads them in turn), which
