@@ -324,8 +324,8 @@ async function openFileReader(
 ): Promise<FileReader> {
   const careful = options.careful ?? false;
   const kind = input.kind as ExportKind;
-  const sampled = input.format === 'ndjson' || (input.format === 'json' && !options.speculate);
-  if (sampled && !careful && options.sample) {
+  const readsSampled = input.format === 'ndjson' || (input.format === 'json' && !options.speculate);
+  if (readsSampled && !careful && options.sample) {
     const names = await sampledNames(db, input, options.sample.known);
     const { columns, extra } = typedColumns(input, names, options);
     if (names.length > 0) {
@@ -483,8 +483,8 @@ function gatherExtras(reader: Omit<FileReader, 'extraFields'>, extra: string[]):
 
 /**
  * Runs `load` speculating if asked, and once more the plain way if the speculation missed, saying
- * why in `plainBecause`: a JSON array's missed a column (`load` then rolled back and returned
- * undefined), an NDJSON file's sampled read failed (SpeculationMissed).
+ * why in `plainBecause`: a JSON array's key pass beside the load found a column the load missed
+ * (`load` then rolled back and returned undefined), or a sampled read failed (SpeculationMissed).
  */
 export async function withSpeculation(
   speculate: boolean,
