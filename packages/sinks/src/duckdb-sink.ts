@@ -22,7 +22,13 @@ import {
   SinkError,
   type SinkOptions,
 } from './sink.js';
-import { DUCKDB_TYPES, duckdbLoadSettings, ident, onOneThread } from './sql.js';
+import {
+  DUCKDB_TYPES,
+  type DuckDbLoadOptions,
+  duckdbLoadSettings,
+  ident,
+  onOneThread,
+} from './sql.js';
 
 export interface DuckDbSinkOptions extends SinkOptions {
   /** The database file; `:memory:` for tests. */
@@ -50,10 +56,15 @@ export class DuckDbSink implements Sink, EventStore {
 
   constructor(private readonly options: DuckDbSinkOptions) {}
 
-  private async open(): Promise<{ connection: DuckDBConnection; instance: DuckDBInstance }> {
+  private async open(
+    settings: DuckDbLoadOptions,
+  ): Promise<{ connection: DuckDBConnection; instance: DuckDBInstance }> {
     if (this.options.path === ':memory:') {
-      this.instance ??= await DuckDBInstance.create(':memory:', duckdbLoadSettings(this.options));
-      return { connection: await this.instance.connect(), instance: this.instance };
+      this.instance ??= await DuckDBInstance.create(':memory:', duckdbLoadSettings(settings));
+      const connection = await this.instance.connect();
+      // The one instance outlives a load: each sets its own thread count.
+      await connection.run(`SET threads = ${duckdbLoadSettings(settings).threads}`);
+      return { connection, instance: this.instance };
     }
     await mkdir(path.dirname(this.options.path), { recursive: true });
     const deadline = Date.now() + (this.options.lockWaitMs ?? 30_000);
@@ -61,7 +72,7 @@ export class DuckDbSink implements Sink, EventStore {
       try {
         const instance = await DuckDBInstance.create(
           this.options.path,
-          duckdbLoadSettings(this.options),
+          duckdbLoadSettings(settings),
         );
         this.instance = instance;
         return { connection: await instance.connect(), instance };
@@ -87,6 +98,7 @@ export class DuckDbSink implements Sink, EventStore {
   /** Runs `work` on a connection that is closed (and the file unlocked) afterwards. */
   async withConnection<T>(
     work: (connection: DuckDBConnection, instance: DuckDBInstance) => Promise<T>,
+    settings: DuckDbLoadOptions = this.options,
   ): Promise<T> {
     // DuckDB's file lock keeps other processes out, but not a second instance in this process:
     // two of them on one file lose each other's writes. So this process takes turns per file.
@@ -99,7 +111,7 @@ export class DuckDbSink implements Sink, EventStore {
     fileTurns.set(this.options.path, queued);
     await previous;
     try {
-      const { connection, instance } = await this.open();
+      const { connection, instance } = await this.open(settings);
       try {
         return await work(connection, instance);
       } finally {
@@ -115,10 +127,14 @@ export class DuckDbSink implements Sink, EventStore {
     // Columns added by any attempt: one that failed or rolled back keeps its DDL, and the
     // attempt that lands must still report them.
     const added = new Set<string>();
-    return loadWithCarefulRetry(input, `loading ${input.file} into DuckDB`, (source, careful) =>
-      withSpeculation(speculates(source.format, careful, this.options), (speculate) =>
-        this.loadOnce(source, careful, speculate, added),
-      ),
+    return loadWithCarefulRetry(
+      input,
+      `loading ${input.file} into DuckDB`,
+      this.options,
+      (source, careful, settings) =>
+        withSpeculation(speculates(source.format, careful, settings), (speculate) =>
+          this.loadOnce(source, careful, speculate, added, settings),
+        ),
     );
   }
 
@@ -128,14 +144,17 @@ export class DuckDbSink implements Sink, EventStore {
     careful: boolean,
     speculate: boolean,
     added: Set<string>,
+    settings: DuckDbLoadOptions,
   ): Promise<LoadResult | undefined> {
     // A speculative JSON-array load runs both queries on one thread each: DuckDB parses an array
     // on one thread anyway, and a second per query only contended for the cores (5M rows: 28 or
     // 38 s at random, 157 % or 197 % CPU; on one thread each, 28 s every time).
-    return this.withConnection((db, instance) =>
-      speculate && input.format === 'json'
-        ? onOneThread(db, () => this.loadIn(db, instance, input, careful, true, added))
-        : this.loadIn(db, instance, input, careful, speculate, added),
+    return this.withConnection(
+      (db, instance) =>
+        speculate && input.format === 'json'
+          ? onOneThread(db, () => this.loadIn(db, instance, input, careful, true, added))
+          : this.loadIn(db, instance, input, careful, speculate, added),
+      settings,
     );
   }
 

@@ -11,8 +11,15 @@ import {
 } from '@fsx/export-schema';
 import { hasText } from './gunzip.js';
 import { jsonArrayToNdjson } from './json-array-lines.js';
+import { withOneThreadRetry } from './one-thread-retry.js';
 import { readSampled, SPECULATION_SAMPLE_ROWS, SpeculationMissed } from './sampled-ndjson.js';
-import { isNotAboutTheFile, type LoadInput, type LoadResult, SinkError } from './sink.js';
+import {
+  isNotAboutTheFile,
+  type LoadInput,
+  type LoadResult,
+  SinkError,
+  whyRefused,
+} from './sink.js';
 import {
   DUCKDB_TYPES,
   type DuckDbLoadOptions,
@@ -156,7 +163,7 @@ async function sampledNames(
   input: LoadInput,
   known: string[],
 ): Promise<string[]> {
-  const sampled = await jsonKeys(db, input, SPECULATION_SAMPLE_ROWS);
+  const sampled = await onOneThread(db, () => jsonKeys(db, input, SPECULATION_SAMPLE_ROWS));
   return catalogOrder(input.kind as ExportKind, [...new Set([...sampled, ...known])]);
 }
 
@@ -506,10 +513,6 @@ export async function withSpeculation(
   return plainBecause ? { ...result, plainBecause } : result;
 }
 
-/** The start of DuckDB's message says why; its tail may quote whole rows of the export. */
-const whyRefused = (error: unknown) =>
-  (error instanceof Error ? error.message : String(error)).slice(0, 300);
-
 /**
  * Whether a fast-path load of `format` speculates: NDJSON always (see readSampled), a JSON array
  * read sampled too (`arrays` 'sampled'), or with its key pass beside the load where the sink's
@@ -568,15 +571,19 @@ export async function withCarefulRetry(
 }
 
 /**
- * A whole sink load: the careful retry, and a final failure reported as a SinkError naming `what`.
+ * A whole sink load under the sink's DuckDB `options`: the careful retry, the one-thread retry
+ * (see withOneThreadRetry), and a final failure reported as a SinkError naming `what`.
  */
 export async function loadWithCarefulRetry(
   input: LoadInput,
   what: string,
-  load: (input: LoadInput, careful: boolean) => Promise<LoadResult>,
+  options: DuckDbLoadOptions,
+  load: (input: LoadInput, careful: boolean, options: DuckDbLoadOptions) => Promise<LoadResult>,
 ): Promise<LoadResult> {
   try {
-    return await withCarefulRetry(input, load);
+    return await withOneThreadRetry(options, (settings) =>
+      withCarefulRetry(input, (source, careful) => load(source, careful, settings)),
+    );
   } catch (error) {
     if (isNotAboutTheFile(error)) throw error;
     throw new SinkError('sink.load_failed', `${what} failed: ${String(error)}`, { cause: error });

@@ -77,9 +77,10 @@ export class FilesSink implements Sink {
     return loadWithCarefulRetry(
       input,
       `writing ${input.exportId} as ${this.format}`,
-      (source, careful) =>
-        withSpeculation(speculates(source.format, careful, this.options), (speculate) =>
-          this.loadOnce(source, careful, speculate),
+      this.options,
+      (source, careful, settings) =>
+        withSpeculation(speculates(source.format, careful, settings), (speculate) =>
+          this.loadOnce(source, careful, speculate, settings),
         ),
     );
   }
@@ -89,12 +90,13 @@ export class FilesSink implements Sink {
     input: LoadInput,
     careful: boolean,
     speculate: boolean,
+    settings: DuckDbLoadOptions,
   ): Promise<LoadResult | undefined> {
     const tableDir = path.join(this.options.dir, input.kind);
     await mkdir(tableDir, { recursive: true });
     const temp = await mkdtemp(path.join(this.options.dir, '.incoming-'));
     try {
-      return await withScratchDuckDb(this.options, (db, instance) => {
+      return await withScratchDuckDb(settings, (db, instance) => {
         const options = {
           careful,
           ...(speculate ? { speculate: { instance, known: [] } } : {}),
@@ -104,7 +106,7 @@ export class FilesSink implements Sink {
         };
         const write = () =>
           withFileReader(db, input, options, (reader) =>
-            this.writeFiles(db, input, reader, temp, tableDir),
+            this.writeFiles(db, input, reader, temp, tableDir, settings),
           );
         // One thread for each of a JSON array's two queries, as in the DuckDB sink.
         return speculate && input.format === 'json' ? onOneThread(db, write) : write();
@@ -121,6 +123,7 @@ export class FilesSink implements Sink {
     reader: FileReader,
     temp: string,
     tableDir: string,
+    settings: DuckDbLoadOptions,
   ): Promise<LoadResult | undefined> {
     const timeField = reader.columns.some((c) => c.name === TIME_FIELD[input.kind])
       ? ident(TIME_FIELD[input.kind])
@@ -135,7 +138,7 @@ export class FilesSink implements Sink {
       // writer still gathers them into row groups of 30k–70k rows.
       await db.run(`SET partitioned_write_flush_threshold = ${PARTITION_FLUSH_ROWS}`);
       const result = await db.run(
-        `COPY ${rows} TO ${literal(temp)} (FORMAT parquet, PARTITION_BY (day), ROW_GROUP_SIZE_BYTES ${parquetRowGroupBytes(this.options)}, FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)})`,
+        `COPY ${rows} TO ${literal(temp)} (FORMAT parquet, PARTITION_BY (day), ROW_GROUP_SIZE_BYTES ${parquetRowGroupBytes(settings)}, FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)})`,
       );
       copied.rowsChanged = Number(result.rowsChanged);
     } else {

@@ -24,6 +24,7 @@ import {
   withSpeculation,
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
+import { withOneThreadRetry } from './one-thread-retry.js';
 import { withScratchDuckDb } from './scratch-duckdb.js';
 import {
   assertStillWanted,
@@ -34,7 +35,7 @@ import {
   SinkError,
   type SinkOptions,
 } from './sink.js';
-import { ident, literal } from './sql.js';
+import { type DuckDbLoadOptions, ident, literal } from './sql.js';
 
 const PG_TYPES: Record<FieldType, string> = {
   int64: 'BIGINT',
@@ -189,9 +190,11 @@ export class PostgresSink implements Sink, EventStore {
       const added = new Set<string>();
       // NDJSON and JSON arrays load sampled, in one pass (see readSampled). An array's key pass
       // beside the load, as the DuckDB sink runs it, took peak RSS from 205 to 260 MB here.
-      return await withCarefulRetry(input, (source, careful) =>
-        withSpeculation(speculates(source.format, careful, 'sampled'), (speculate) =>
-          this.loadOnce(source, careful, speculate, added),
+      return await withOneThreadRetry(this.options, (settings) =>
+        withCarefulRetry(input, (source, careful) =>
+          withSpeculation(speculates(source.format, careful, 'sampled'), (speculate) =>
+            this.loadOnce(source, careful, speculate, added, settings),
+          ),
         ),
       );
     } catch (error) {
@@ -212,8 +215,9 @@ export class PostgresSink implements Sink, EventStore {
     careful: boolean,
     speculate: boolean,
     added: Set<string>,
+    settings: DuckDbLoadOptions,
   ): Promise<LoadResult> {
-    return withScratchDuckDb(this.options, async (db, instance) => {
+    return withScratchDuckDb(settings, async (db, instance) => {
       const extras = this.options.newFields === 'extras';
       const have =
         speculate || extras

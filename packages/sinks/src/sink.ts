@@ -48,6 +48,11 @@ export interface LoadResult {
    * detected from them that a later row does not fit. Only speed is lost.
    */
   plainBecause?: string;
+  /**
+   * Why the load ran again with DuckDB on one thread: it ran out of its memory limit on more.
+   * DuckDB reads 2,048 rows at a time per thread, and rows of tens of KB outgrow the limit.
+   */
+  oneThreadBecause?: string;
 }
 
 /** Where exports land. Every load is all-or-nothing and replaces that export's earlier rows. */
@@ -59,9 +64,14 @@ export interface Sink {
 
 /**
  * `sink.busy`: another process holds the sink; `sink.abandoned`: the export no longer wanted the
- * load, which rolled back; `sink.load_failed`: the load itself failed.
+ * load, which rolled back; `sink.out_of_memory`: DuckDB needed more than its memory limit, even
+ * on one thread; `sink.load_failed`: the load itself failed.
  */
-export type SinkErrorCode = 'sink.busy' | 'sink.abandoned' | 'sink.load_failed';
+export type SinkErrorCode =
+  | 'sink.busy'
+  | 'sink.abandoned'
+  | 'sink.out_of_memory'
+  | 'sink.load_failed';
 
 export class SinkError extends Error {
   readonly code: SinkErrorCode;
@@ -86,12 +96,27 @@ export function isSinkError(error: unknown, code?: SinkErrorCode): error is Sink
 }
 
 /**
- * Whether `error` says nothing of the file (the sink was busy, or the export stopped wanting the
- * load): reading the file again line by line would not help.
+ * Whether `error` says nothing of the file's contents (the sink was busy, the export stopped
+ * wanting the load, or DuckDB ran out of memory): reading the file again line by line, which
+ * takes more memory, would not help.
  */
 export function isNotAboutTheFile(error: unknown): boolean {
-  return isSinkError(error, 'sink.busy') || isSinkError(error, 'sink.abandoned');
+  return (
+    isSinkError(error, 'sink.busy') ||
+    isSinkError(error, 'sink.abandoned') ||
+    isSinkError(error, 'sink.out_of_memory') ||
+    isOutOfMemory(error)
+  );
 }
+
+/** Whether DuckDB refused an allocation past its memory limit. */
+export function isOutOfMemory(error: unknown): boolean {
+  return /^Out of Memory Error/.test(error instanceof Error ? error.message : String(error));
+}
+
+/** Why a load was refused, for a log line: the start of the message (its tail may quote rows). */
+export const whyRefused = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).slice(0, 300);
 
 /** Throws `sink.abandoned` when the export no longer wants this load; call it just before COMMIT. */
 export async function assertStillWanted(input: LoadInput): Promise<void> {

@@ -56,6 +56,12 @@ export const ingestStage: StageHandler = async (run) => {
       'the one-pass load missed; loaded after a pass over the whole file for its fields',
     );
   }
+  if (result.oneThreadBecause) {
+    deps.logger.warn(
+      { exportId: record.id, reason: result.oneThreadBecause },
+      'DuckDB ran out of memory on its threads (wide rows); loaded on one thread instead',
+    );
+  }
   if (result.carefulBecause) {
     deps.logger.warn(
       { exportId: record.id, reason: result.carefulBecause },

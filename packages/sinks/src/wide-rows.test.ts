@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type {} from '@fsx/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DuckDbSink, type LoadResult, PostgresSink, type Sink } from './index.js';
+
+// DuckDB reads and parses 2,048 rows at a time on each thread, so what a load needs goes with
+// the width of a row, not the size of the file: at the default 256MB on two threads, rows of
+// 16–64 KB (big custom properties) outgrew the memory limit where rows of 1 KB never do.
+const ID = 9007199254740993n;
+const row = (i: number, width: number, extra: Record<string, string> = {}) =>
+  `${JSON.stringify({
+    IndvId: '#ID#',
+    EventStart: '2026-11-01T00:00:01.250Z',
+    EventType: 'click',
+    EventTargetText: `t${String(i).padStart(7, '0')}`.repeat(width / 8),
+    ...extra,
+  }).replace('"#ID#"', String(ID + BigInt(i)))}\n`;
+
+async function writeExport(file: string, rows: number, line: (i: number) => string) {
+  const lines = (function* () {
+    for (let i = 0; i < rows; i++) yield line(i);
+  })();
+  await pipeline(Readable.from(lines), createGzip(), createWriteStream(file));
+}
+
+let dir: string;
+const WIDE = { rows: 1_500, width: 64 * 1024 };
+// A field first sent after the sample sends the load the plain way, whose pass over the whole
+// file for its fields ran out of memory on two threads at this width and fits on one.
+const LATE = { rows: 12_000, width: 16 * 1024, at: 11_000 };
+const schema = `s_${randomBytes(4).toString('hex')}`;
+let pg: PostgresSink;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-wide-'));
+  await writeExport(path.join(dir, 'wide.ndjson.gz'), WIDE.rows, (i) => row(i, WIDE.width));
+  await writeExport(path.join(dir, 'late.ndjson.gz'), LATE.rows, (i) =>
+    row(i, LATE.width, i === LATE.at ? { evt_late_str: 'late' } : {}),
+  );
+  pg = new PostgresSink({ connectionString: inject('postgresUrl'), schema, threads: 2 });
+  await pg.query(`CREATE SCHEMA ${schema}`);
+});
+afterAll(async () => {
+  await pg.query(`DROP SCHEMA ${schema} CASCADE`);
+  await pg.close();
+});
+
+const load = (sink: Sink, name: string): Promise<LoadResult> =>
+  sink.load({
+    exportId: name,
+    kind: 'events',
+    format: 'ndjson',
+    file: path.join(dir, `${name}.ndjson.gz`),
+  });
+
+describe.each([
+  [
+    'DuckDB',
+    () =>
+      new DuckDbSink({
+        path: path.join(dir, `${randomBytes(4).toString('hex')}.duckdb`),
+        threads: 2,
+      }),
+  ],
+  ['PostgreSQL', () => pg],
+])('rows tens of KB wide, into %s on two threads', (_name, sink) => {
+  it('load in one pass: the first rows are sampled for their fields on one thread', async () => {
+    const result = await load(sink(), 'wide');
+    expect(result.rows).toBe(WIDE.rows);
+    expect(result.plainBecause).toBeUndefined();
+    expect(result.oneThreadBecause).toBeUndefined();
+    expect(result.carefulBecause).toBeUndefined();
+  }, 60_000);
+
+  it('load on one thread when two run out of memory, and say so', async () => {
+    const result = await load(sink(), 'late');
+    expect(result.rows).toBe(LATE.rows);
+    expect(result.newColumns).toContain('evt_late_str');
+    expect(result.plainBecause).toMatch(/unknown key "evt_late_str"/);
+    expect(result.oneThreadBecause).toMatch(/^Out of Memory Error/);
+    expect(result.carefulBecause).toBeUndefined();
+  }, 120_000);
+});
+
+it('a load that runs out of memory on one thread too fails saying which limit to raise', async () => {
+  const sink = new DuckDbSink({ path: path.join(dir, 'small.duckdb'), memoryLimit: '96MB' });
+  const failure = await load(sink, 'wide').catch((error: unknown) => error);
+  expect(failure).toMatchObject({
+    name: 'SinkError',
+    code: 'sink.out_of_memory',
+    retryable: false,
+  });
+  expect(String((failure as Error).message)).toMatch(/96MB memory limit.*DUCKDB_MEMORY_LIMIT/);
+  // Not the careful path's reason: an export's lines read one by one would need more memory.
+  expect(String((failure as Error).message)).not.toMatch(/careful/);
+}, 60_000);
