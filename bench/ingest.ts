@@ -20,6 +20,18 @@ const FORMATS = (process.env.BENCH_FORMATS ?? 'ndjson,json,csv').split(',') as (
   | 'csv'
 )[];
 const SINKS = (process.env.BENCH_SINKS ?? 'duckdb,postgres,files').split(',');
+/**
+ * Days the export's events span (the simulator's window from 2026-11-01). One day is one
+ * partition for the files sink; an export over a month writes thirty, which costs it more.
+ */
+const DAYS = Number(process.env.BENCH_DAYS ?? 1);
+const window = {
+  startMs: Date.parse('2026-11-01T00:00:00Z'),
+  endMs: Date.parse('2026-11-01T00:00:00Z') + DAYS * 86_400_000,
+};
+/** The cached file of `rows` events in `extension`, named for its days unless one. */
+const exportFile = (rows: number, extension: string) =>
+  path.join(dir, `events-${rows}${DAYS > 1 ? `-${DAYS}d` : ''}.${extension}`);
 /** Rounds per pair, alternating which of the two goes first; the table shows medians. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const dir = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'fsx-bench-ingest');
@@ -102,10 +114,10 @@ async function psqlCopy(csvFile: string, header: string) {
 
 /** The same rows as an uncompressed CSV, for psql's COPY (the loader's best case). */
 async function uncompressedCsv(rows: number): Promise<string> {
-  const csvGz = path.join(dir, `events-${rows}.csv.gz`);
+  const csvGz = exportFile(rows, 'csv.gz');
   if (!existsSync(csvGz))
-    await generateExportFile({ path: csvGz, type: 'events', format: 'csv', rows });
-  const csvFile = path.join(dir, `events-${rows}.csv`);
+    await generateExportFile({ path: csvGz, type: 'events', format: 'csv', rows, window });
+  const csvFile = exportFile(rows, 'csv');
   if (!existsSync(csvFile)) await run('sh', ['-c', `gunzip -c '${csvGz}' > '${csvFile}'`]);
   return csvFile;
 }
@@ -150,13 +162,14 @@ async function pair(fsx: Contender, loader: Contender) {
 const results: Record<string, string | number>[] = [];
 for (const rows of ROWS) {
   for (const format of FORMATS) {
-    const file = path.join(dir, `events-${rows}.${format}.gz`);
+    const file = exportFile(rows, `${format}.gz`);
     if (!existsSync(file)) {
       process.stderr.write(`generating ${file}…\n`);
-      await generateExportFile({ path: file, type: 'events', format, rows });
+      await generateExportFile({ path: file, type: 'events', format, rows, window });
     }
     const row = (sink: string, loader: string, measured: Awaited<ReturnType<typeof pair>>) => ({
       rows,
+      ...(DAYS > 1 ? { days: DAYS } : {}),
       format,
       sink,
       'fsx rows/s': Math.round(measured.fsxRowsPerSecond),
