@@ -9,6 +9,7 @@ import {
   type FileReader,
   fieldColumns,
   loadWithCarefulRetry,
+  type SpeculationMode,
   SYSTEM_COLUMNS,
   speculates,
   withFileReader,
@@ -132,8 +133,8 @@ export class DuckDbSink implements Sink, EventStore {
       `loading ${input.file} into DuckDB`,
       this.options,
       (source, careful, settings) =>
-        withSpeculation(speculates(source.format, careful, settings), (speculate) =>
-          this.loadOnce(source, careful, speculate, added, settings),
+        withSpeculation(speculates(source.format, careful, settings), (mode) =>
+          this.loadOnce(source, careful, mode, added, settings),
         ),
     );
   }
@@ -142,7 +143,7 @@ export class DuckDbSink implements Sink, EventStore {
   private loadOnce(
     input: LoadInput,
     careful: boolean,
-    speculate: boolean,
+    mode: SpeculationMode | undefined,
     added: Set<string>,
     settings: DuckDbLoadOptions,
   ): Promise<LoadResult | undefined> {
@@ -151,9 +152,9 @@ export class DuckDbSink implements Sink, EventStore {
     // 38 s at random, 157 % or 197 % CPU; on one thread each, 28 s every time).
     return this.withConnection(
       (db, instance) =>
-        speculate && input.format === 'json'
-          ? onOneThread(db, () => this.loadIn(db, instance, input, careful, true, added))
-          : this.loadIn(db, instance, input, careful, speculate, added),
+        mode === 'beside'
+          ? onOneThread(db, () => this.loadIn(db, instance, input, careful, mode, added))
+          : this.loadIn(db, instance, input, careful, mode, added),
       settings,
     );
   }
@@ -163,7 +164,7 @@ export class DuckDbSink implements Sink, EventStore {
     instance: DuckDBInstance,
     input: LoadInput,
     careful: boolean,
-    speculate: boolean,
+    mode: SpeculationMode | undefined,
     added: Set<string>,
   ): Promise<LoadResult | undefined> {
     const table = TABLES[input.kind];
@@ -171,7 +172,7 @@ export class DuckDbSink implements Sink, EventStore {
     const extras = this.options.newFields === 'extras';
     const options = {
       careful,
-      ...(speculate ? { speculate: { instance, known: fieldColumns(have, extras) } } : {}),
+      ...(mode ? { speculate: { instance, known: fieldColumns(have, extras), mode } } : {}),
       ...(extras ? { extras: { columns: have } } : {}),
     };
     return withFileReader(db, input, options, async (reader) => {

@@ -400,9 +400,9 @@ function extrasAmong(kind: ExportKind, names: string[], options: ReaderOptions):
 
 /**
  * Opens the file's reader on `db` and runs `work` with it. With `speculate` (the fast path of a
- * JSON file) an NDJSON file is read sampled (see readSampled), and a JSON array's key pass runs
- * on a second connection of `instance` (see Speculation): `work` must await `reader.unread` before
- * it commits. Closes both once the key pass has ended. A sampled read that fails throws
+ * JSON file) the file is read sampled (see readSampled), or, a JSON array `beside`, its key pass
+ * runs on a second connection of `instance` (see Speculation): `work` must await `reader.unread`
+ * before it commits. Closes both once the key pass has ended. A sampled read that fails throws
  * SpeculationMissed, for withSpeculation to load the plain way.
  */
 export async function withFileReader<T>(
@@ -413,7 +413,7 @@ export async function withFileReader<T>(
 ): Promise<T> {
   const { speculate, ...readerOptions } = options;
   const beside =
-    speculate && input.format === 'json' && !speculate.sampleArrays
+    speculate?.mode === 'beside' && input.format === 'json'
       ? await speculate.instance.connect()
       : undefined;
   let reader: FileReader | undefined;
@@ -496,13 +496,13 @@ function gatherExtras(reader: Omit<FileReader, 'extraFields'>, extra: string[]):
  * (`load` then rolled back and returned undefined), or a sampled read failed (SpeculationMissed).
  */
 export async function withSpeculation(
-  speculate: boolean,
-  load: (speculate: boolean) => Promise<LoadResult | undefined>,
+  mode: SpeculationMode | undefined,
+  load: (mode: SpeculationMode | undefined) => Promise<LoadResult | undefined>,
 ): Promise<LoadResult> {
   let plainBecause: string | undefined;
-  if (speculate) {
+  if (mode) {
     try {
-      const result = await load(true);
+      const result = await load(mode);
       if (result !== undefined) return result;
       plainBecause = `the whole file has fields its first ${SPECULATION_SAMPLE_ROWS} rows lack`;
     } catch (error) {
@@ -510,34 +510,40 @@ export async function withSpeculation(
       plainBecause = whyRefused(error.cause);
     }
   }
-  const result = await load(false);
+  const result = await load(undefined);
   if (result === undefined) throw new Error('a load that does not speculate cannot miss a column');
   return plainBecause ? { ...result, plainBecause } : result;
 }
 
 /**
- * Whether a fast-path load of `format` speculates: NDJSON always (see readSampled), a JSON array
- * read sampled too (`arrays` 'sampled'), or with its key pass beside the load where the sink's
- * DuckDB runs under `arrays` and that memory feeds both of its queries (see Speculation). A sink
- * that passes neither never speculates on arrays.
+ * How a fast-path load speculates on its columns: `sampled`, in one pass (see readSampled), or,
+ * for a JSON array, with its whole-file key pass `beside` the load (see Speculation).
+ */
+export type SpeculationMode = 'sampled' | 'beside';
+
+/**
+ * How a fast-path load of `format` speculates, if it does: NDJSON always sampled; a JSON array
+ * sampled too (`arrays` 'sampled'), or beside where the sink's DuckDB runs under `arrays` and that
+ * memory feeds both of its queries (see feedsTwoReaders). The load is then opened with the mode
+ * this returns, so a sink states its choice once.
  */
 export function speculates(
   format: LoadInput['format'],
   careful: boolean,
-  arrays?: DuckDbLoadOptions | 'sampled',
-): boolean {
-  if (careful) return false;
-  if (format === 'json')
-    return arrays === 'sampled' || (arrays !== undefined && feedsTwoReaders(arrays));
-  return format === 'ndjson';
+  arrays: DuckDbLoadOptions | 'sampled',
+): SpeculationMode | undefined {
+  if (careful) return undefined;
+  if (format === 'ndjson') return 'sampled';
+  if (format !== 'json') return undefined;
+  if (arrays === 'sampled') return 'sampled';
+  return feedsTwoReaders(arrays) ? 'beside' : undefined;
 }
 
-/** What a speculative load needs: its DuckDB, the sink's known columns, and how arrays go. */
+/** What a speculative load needs: its DuckDB, the sink's known columns, and how it speculates. */
 export interface SpeculateOptions {
   instance: DuckDBInstance;
   known: string[];
-  /** A JSON array read sampled, in one pass (see readSampled), instead of a key pass beside. */
-  sampleArrays?: boolean;
+  mode: SpeculationMode;
 }
 
 /**

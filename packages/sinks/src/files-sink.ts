@@ -6,6 +6,7 @@ import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/expor
 import {
   type FileReader,
   loadWithCarefulRetry,
+  type SpeculationMode,
   speculates,
   withFileReader,
   withSpeculation,
@@ -79,8 +80,8 @@ export class FilesSink implements Sink {
       `writing ${input.exportId} as ${this.format}`,
       this.options,
       (source, careful, settings) =>
-        withSpeculation(speculates(source.format, careful, settings), (speculate) =>
-          this.loadOnce(source, careful, speculate, settings),
+        withSpeculation(speculates(source.format, careful, settings), (mode) =>
+          this.loadOnce(source, careful, mode, settings),
         ),
     );
   }
@@ -89,7 +90,7 @@ export class FilesSink implements Sink {
   private async loadOnce(
     input: LoadInput,
     careful: boolean,
-    speculate: boolean,
+    mode: SpeculationMode | undefined,
     settings: DuckDbLoadOptions,
   ): Promise<LoadResult | undefined> {
     const tableDir = path.join(this.options.dir, input.kind);
@@ -99,7 +100,7 @@ export class FilesSink implements Sink {
       return await withScratchDuckDb(settings, (db, instance) => {
         const options = {
           careful,
-          ...(speculate ? { speculate: { instance, known: [] } } : {}),
+          ...(mode ? { speculate: { instance, known: [], mode } } : {}),
           ...(this.options.newFields === 'extras'
             ? { extras: { columns: new Set<string>() } }
             : {}),
@@ -109,7 +110,7 @@ export class FilesSink implements Sink {
             this.writeFiles(db, input, reader, temp, tableDir, settings),
           );
         // One thread for each of a JSON array's two queries, as in the DuckDB sink.
-        return speculate && input.format === 'json' ? onOneThread(db, write) : write();
+        return mode === 'beside' ? onOneThread(db, write) : write();
       });
     } finally {
       await rm(temp, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import {
   type FileColumn,
   type FileReader,
   fieldColumns,
+  type SpeculationMode,
   SYSTEM_COLUMNS,
   speculates,
   withCarefulRetry,
@@ -192,8 +193,8 @@ export class PostgresSink implements Sink, EventStore {
       // beside the load, as the DuckDB sink runs it, took peak RSS from 205 to 260 MB here.
       return await withOneThreadRetry(this.options, (settings) =>
         withCarefulRetry(input, (source, careful) =>
-          withSpeculation(speculates(source.format, careful, 'sampled'), (speculate) =>
-            this.loadOnce(source, careful, speculate, added, settings),
+          withSpeculation(speculates(source.format, careful, 'sampled'), (mode) =>
+            this.loadOnce(source, careful, mode, added, settings),
           ),
         ),
       );
@@ -213,24 +214,20 @@ export class PostgresSink implements Sink, EventStore {
   private loadOnce(
     input: LoadInput,
     careful: boolean,
-    speculate: boolean,
+    mode: SpeculationMode | undefined,
     added: Set<string>,
     settings: DuckDbLoadOptions,
   ): Promise<LoadResult> {
     return withScratchDuckDb(settings, async (db, instance) => {
       const extras = this.options.newFields === 'extras';
       const have =
-        speculate || extras
-          ? new Set((await this.tableColumns(input.kind)).keys())
-          : new Set<string>();
+        mode || extras ? new Set((await this.tableColumns(input.kind)).keys()) : new Set<string>();
       const options = {
         careful,
         asText: true,
         // The table's own columns are read too, as in the DuckDB sink: a field it knows that
         // this file first sends after its sample then does not throw the one-pass read away.
-        ...(speculate
-          ? { speculate: { instance, known: fieldColumns(have, extras), sampleArrays: true } }
-          : {}),
+        ...(mode ? { speculate: { instance, known: fieldColumns(have, extras), mode } } : {}),
         ...(extras ? { extras: { columns: have } } : {}),
       };
       return withFileReader(db, input, options, async (reader) => {
