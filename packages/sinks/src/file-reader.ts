@@ -552,7 +552,7 @@ export interface SpeculateOptions {
  * (see JsonArrayLines), so a broken element is quarantined like a broken line instead of failing
  * the export.
  */
-export async function withCarefulRetry(
+async function withCarefulRetry(
   input: LoadInput,
   load: (input: LoadInput, careful: boolean) => Promise<LoadResult>,
 ): Promise<LoadResult> {
@@ -580,13 +580,15 @@ export async function withCarefulRetry(
 
 /**
  * A whole sink load under the sink's DuckDB `options`: the careful retry, the one-thread retry
- * (see withOneThreadRetry), and a final failure reported as a SinkError naming `what`.
+ * (see withOneThreadRetry), and a final failure reported as a SinkError naming `what`, which
+ * another run of the job may cure where `retryable` says so (a dropped connection).
  */
 export async function loadWithCarefulRetry(
   input: LoadInput,
   what: string,
   options: DuckDbLoadOptions,
   load: (input: LoadInput, careful: boolean, options: DuckDbLoadOptions) => Promise<LoadResult>,
+  retryable: (error: unknown) => boolean = () => false,
 ): Promise<LoadResult> {
   try {
     return await withOneThreadRetry(options, (settings) =>
@@ -594,6 +596,9 @@ export async function loadWithCarefulRetry(
     );
   } catch (error) {
     if (isNotAboutTheFile(error)) throw error;
-    throw new SinkError('sink.load_failed', `${what} failed: ${String(error)}`, { cause: error });
+    throw new SinkError('sink.load_failed', `${what} failed: ${String(error)}`, {
+      cause: error,
+      retryable: retryable(error),
+    });
   }
 }

@@ -17,23 +17,20 @@ import {
   type FileColumn,
   type FileReader,
   fieldColumns,
+  loadWithCarefulRetry,
   type SpeculationMode,
   SYSTEM_COLUMNS,
   speculates,
-  withCarefulRetry,
   withFileReader,
   withSpeculation,
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
-import { withOneThreadRetry } from './one-thread-retry.js';
 import { withScratchDuckDb } from './scratch-duckdb.js';
 import {
   assertStillWanted,
-  isSinkError,
   type LoadInput,
   type LoadResult,
   type Sink,
-  SinkError,
   type SinkOptions,
 } from './sink.js';
 import { type DuckDbLoadOptions, ident, literal } from './sql.js';
@@ -85,6 +82,10 @@ function openFifoReader(fifo: string): Socket {
 function endFifoReader(fifo: string): void {
   closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
 }
+
+/** Whether PostgreSQL was out of reach or went away: another run of the job may find it back. */
+const isConnectionLost = (error: unknown) =>
+  /ECONNREFUSED|ECONNRESET|terminat|timeout|too many clients/i.test(String(error));
 
 /** What COPY reads: a CSV stream, with or without a header line. */
 interface RowSource {
@@ -184,31 +185,22 @@ export class PostgresSink implements Sink, EventStore {
     return `${ident(this.options.schema ?? 'public')}.${TABLES[kind]}`;
   }
 
-  async load(input: LoadInput): Promise<LoadResult> {
-    try {
-      // Columns added by any attempt: a failed fast path keeps its DDL, and the careful attempt
-      // must still report them.
-      const added = new Set<string>();
-      // NDJSON and JSON arrays load sampled, in one pass (see readSampled). An array's key pass
-      // beside the load, as the DuckDB sink runs it, took peak RSS from 205 to 260 MB here.
-      return await withOneThreadRetry(this.options, (settings) =>
-        withCarefulRetry(input, (source, careful) =>
-          withSpeculation(speculates(source.format, careful, 'sampled'), (mode) =>
-            this.loadOnce(source, careful, mode, added, settings),
-          ),
+  load(input: LoadInput): Promise<LoadResult> {
+    // Columns added by any attempt: a failed fast path keeps its DDL, and the careful attempt
+    // must still report them.
+    const added = new Set<string>();
+    // NDJSON and JSON arrays load sampled, in one pass (see readSampled). An array's key pass
+    // beside the load, as the DuckDB sink runs it, took peak RSS from 205 to 260 MB here.
+    return loadWithCarefulRetry(
+      input,
+      `loading ${input.file} into PostgreSQL`,
+      this.options,
+      (source, careful, settings) =>
+        withSpeculation(speculates(source.format, careful, 'sampled'), (mode) =>
+          this.loadOnce(source, careful, mode, added, settings),
         ),
-      );
-    } catch (error) {
-      if (isSinkError(error)) throw error;
-      const retryable = /ECONNREFUSED|ECONNRESET|terminat|timeout|too many clients/i.test(
-        String(error),
-      );
-      throw new SinkError(
-        'sink.load_failed',
-        `loading ${input.file} into PostgreSQL failed: ${String(error)}`,
-        { cause: error, retryable },
-      );
-    }
+      isConnectionLost,
+    );
   }
 
   private loadOnce(
