@@ -8,12 +8,10 @@ import {
   type FileColumn,
   type FileReader,
   fieldColumns,
-  loadWithCarefulRetry,
+  loadWithRetries,
   type SpeculationMode,
   SYSTEM_COLUMNS,
-  speculates,
   withFileReader,
-  withSpeculation,
 } from './file-reader.js';
 import {
   assertStillWanted,
@@ -128,14 +126,12 @@ export class DuckDbSink implements Sink, EventStore {
     // Columns added by any attempt: one that failed or rolled back keeps its DDL, and the
     // attempt that lands must still report them.
     const added = new Set<string>();
-    return loadWithCarefulRetry(
+    return loadWithRetries(
       input,
       `loading ${input.file} into DuckDB`,
       this.options,
-      (source, careful, settings) =>
-        withSpeculation(speculates(source.format, careful, settings), (mode) =>
-          this.loadOnce(source, careful, mode, added, settings),
-        ),
+      (source, careful, mode, settings) => this.loadOnce(source, careful, mode, added, settings),
+      { arrays: 'beside' },
     );
   }
 

@@ -495,7 +495,7 @@ function gatherExtras(reader: Omit<FileReader, 'extraFields'>, extra: string[]):
  * why in `plainBecause`: a JSON array's key pass beside the load found a column the load missed
  * (`load` then rolled back and returned undefined), or a sampled read failed (SpeculationMissed).
  */
-export async function withSpeculation(
+async function withSpeculation(
   mode: SpeculationMode | undefined,
   load: (mode: SpeculationMode | undefined) => Promise<LoadResult | undefined>,
 ): Promise<LoadResult> {
@@ -527,7 +527,7 @@ export type SpeculationMode = 'sampled' | 'beside';
  * memory feeds both of its queries (see feedsTwoReaders). The load is then opened with the mode
  * this returns, so a sink states its choice once.
  */
-export function speculates(
+function speculates(
   format: LoadInput['format'],
   careful: boolean,
   arrays: DuckDbLoadOptions | 'sampled',
@@ -579,26 +579,38 @@ async function withCarefulRetry(
 }
 
 /**
- * A whole sink load under the sink's DuckDB `options`: the careful retry, the one-thread retry
- * (see withOneThreadRetry), and a final failure reported as a SinkError naming `what`, which
- * another run of the job may cure where `retryable` says so (a dropped connection).
+ * A whole sink load under the sink's DuckDB `options`, with every way back it has: speculating on
+ * the columns first (see withSpeculation; a JSON array `beside` where that memory feeds two
+ * readers, or `sampled`), the careful retry, the one-thread retry (see withOneThreadRetry), and a
+ * final failure reported as a SinkError naming `what`, which another run of the job may cure where
+ * `retryable` says so (a dropped connection). `load` runs one attempt.
  */
-export async function loadWithCarefulRetry(
+export async function loadWithRetries(
   input: LoadInput,
   what: string,
   options: DuckDbLoadOptions,
-  load: (input: LoadInput, careful: boolean, options: DuckDbLoadOptions) => Promise<LoadResult>,
-  retryable: (error: unknown) => boolean = () => false,
+  load: (
+    input: LoadInput,
+    careful: boolean,
+    mode: SpeculationMode | undefined,
+    options: DuckDbLoadOptions,
+  ) => Promise<LoadResult | undefined>,
+  how: { arrays: 'sampled' | 'beside'; retryable?: (error: unknown) => boolean },
 ): Promise<LoadResult> {
   try {
     return await withOneThreadRetry(options, (settings) =>
-      withCarefulRetry(input, (source, careful) => load(source, careful, settings)),
+      withCarefulRetry(input, (source, careful) => {
+        const arrays = how.arrays === 'sampled' ? 'sampled' : settings;
+        return withSpeculation(speculates(source.format, careful, arrays), (mode) =>
+          load(source, careful, mode, settings),
+        );
+      }),
     );
   } catch (error) {
     if (isNotAboutTheFile(error)) throw error;
     throw new SinkError('sink.load_failed', `${what} failed: ${String(error)}`, {
       cause: error,
-      retryable: retryable(error),
+      retryable: how.retryable?.(error) ?? false,
     });
   }
 }

@@ -5,11 +5,9 @@ import { sizeBytes } from '@fsx/config';
 import { type ExportKind, fieldType, type RawValue, RowDigest } from '@fsx/export-schema';
 import {
   type FileReader,
-  loadWithCarefulRetry,
+  loadWithRetries,
   type SpeculationMode,
-  speculates,
   withFileReader,
-  withSpeculation,
 } from './file-reader.js';
 import { withScratchDuckDb } from './scratch-duckdb.js';
 import {
@@ -75,14 +73,12 @@ export class FilesSink implements Sink {
   }
 
   load(input: LoadInput): Promise<LoadResult> {
-    return loadWithCarefulRetry(
+    return loadWithRetries(
       input,
       `writing ${input.exportId} as ${this.format}`,
       this.options,
-      (source, careful, settings) =>
-        withSpeculation(speculates(source.format, careful, settings), (mode) =>
-          this.loadOnce(source, careful, mode, settings),
-        ),
+      (source, careful, mode, settings) => this.loadOnce(source, careful, mode, settings),
+      { arrays: 'beside' },
     );
   }
 

@@ -17,12 +17,10 @@ import {
   type FileColumn,
   type FileReader,
   fieldColumns,
-  loadWithCarefulRetry,
+  loadWithRetries,
   type SpeculationMode,
   SYSTEM_COLUMNS,
-  speculates,
   withFileReader,
-  withSpeculation,
 } from './file-reader.js';
 import { createExportGunzip } from './gunzip.js';
 import { withScratchDuckDb } from './scratch-duckdb.js';
@@ -191,15 +189,12 @@ export class PostgresSink implements Sink, EventStore {
     const added = new Set<string>();
     // NDJSON and JSON arrays load sampled, in one pass (see readSampled). An array's key pass
     // beside the load, as the DuckDB sink runs it, took peak RSS from 205 to 260 MB here.
-    return loadWithCarefulRetry(
+    return loadWithRetries(
       input,
       `loading ${input.file} into PostgreSQL`,
       this.options,
-      (source, careful, settings) =>
-        withSpeculation(speculates(source.format, careful, 'sampled'), (mode) =>
-          this.loadOnce(source, careful, mode, added, settings),
-        ),
-      isConnectionLost,
+      (source, careful, mode, settings) => this.loadOnce(source, careful, mode, added, settings),
+      { arrays: 'sampled', retryable: isConnectionLost },
     );
   }
 
