@@ -20,6 +20,10 @@ const FORMATS = (process.env.BENCH_FORMATS ?? 'ndjson,json,csv').split(',') as (
   | 'csv'
 )[];
 const SINKS = (process.env.BENCH_SINKS ?? 'duckdb,postgres,files').split(',');
+/** Rounds per pair, alternating which of the two goes first; the table shows medians. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const dir = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'fsx-bench-ingest');
+await mkdir(dir, { recursive: true });
 /**
  * Days the export's events span (the simulator's window from 2026-11-01). One day is one
  * partition for the files sink; an export over a month writes thirty, which costs it more.
@@ -32,10 +36,6 @@ const window = {
 /** The cached file of `rows` events in `extension`, named for its days unless one. */
 const exportFile = (rows: number, extension: string) =>
   path.join(dir, `events-${rows}${DAYS > 1 ? `-${DAYS}d` : ''}.${extension}`);
-/** Rounds per pair, alternating which of the two goes first; the table shows medians. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const dir = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'fsx-bench-ingest');
-await mkdir(dir, { recursive: true });
 const postgres = await providePostgres();
 
 /**

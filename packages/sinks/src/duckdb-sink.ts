@@ -58,21 +58,19 @@ export class DuckDbSink implements Sink, EventStore {
   private async open(
     settings: DuckDbLoadOptions,
   ): Promise<{ connection: DuckDBConnection; instance: DuckDBInstance }> {
+    const config = duckdbLoadSettings(settings);
     if (this.options.path === ':memory:') {
-      this.instance ??= await DuckDBInstance.create(':memory:', duckdbLoadSettings(settings));
+      this.instance ??= await DuckDBInstance.create(':memory:', config);
       const connection = await this.instance.connect();
       // The one instance outlives a load: each sets its own thread count.
-      await connection.run(`SET threads = ${duckdbLoadSettings(settings).threads}`);
+      await connection.run(`SET threads = ${config.threads}`);
       return { connection, instance: this.instance };
     }
     await mkdir(path.dirname(this.options.path), { recursive: true });
     const deadline = Date.now() + (this.options.lockWaitMs ?? 30_000);
     for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
       try {
-        const instance = await DuckDBInstance.create(
-          this.options.path,
-          duckdbLoadSettings(settings),
-        );
+        const instance = await DuckDBInstance.create(this.options.path, config);
         this.instance = instance;
         return { connection: await instance.connect(), instance };
       } catch (error) {
