@@ -12,10 +12,12 @@ import {
 import { withScratchDuckDb } from './scratch-duckdb.js';
 import {
   assertStillWanted,
+  isOutOfMemory,
   type LoadInput,
   type LoadResult,
   type Sink,
   type SinkOptions,
+  whyRefused,
 } from './sink.js';
 import {
   DUCKDB_TYPES,
@@ -39,7 +41,20 @@ const TIME_FIELD: Record<ExportKind, string> = {
   individuals: 'LastEventStart',
 };
 const EXTENSION: Record<FilesFormat, string> = { parquet: 'parquet', ndjson: 'json' };
+/**
+ * A partitioned write holds each thread's rows until this many (DuckDB's default: 524,288) before
+ * handing them to the file writer: 200k rows outgrew the 256MB limit, and 1M failed both
+ * attempts. 8,192 wrote 1M in 5.8 s at 415 MB peak RSS (32,768: 6.0 s, 494 MB); the writer still
+ * gathers them into row groups of 30k–70k rows.
+ */
 const PARTITION_FLUSH_ROWS = 8_192;
+/**
+ * The same for rows tens of KB wide, after 8,192 of them ran out of memory: 8,192 rows of 32 KB
+ * are 256 MB. At 256 rows, NDJSON rows of 32 and 64 KB, JSON arrays of 16 and 64 KB and CSV of
+ * 64 KB all wrote under 256MB; only after a failure, because 256 halves the speed of an export
+ * spread over 30 days.
+ */
+const WIDE_ROW_FLUSH_ROWS = 256;
 
 /**
  * Parquet row groups no bigger than a fifth of a load thread's memory: DuckDB builds each one in
@@ -127,17 +142,25 @@ export class FilesSink implements Sink {
       : 'NULL';
     const rows = `(SELECT ${literal(input.exportId)} AS export_id, *,
                      coalesce(strftime(${timeField}, '%Y-%m-%d'), 'unknown') AS day FROM ${reader.rows})`;
-    const copied = { rowsChanged: 0 };
+    const copied: { rowsChanged: number; wideRowsBecause?: string } = { rowsChanged: 0 };
     if (this.format === 'parquet') {
-      // A partitioned write holds each thread's rows until this many (DuckDB's default: 524,288)
-      // before handing them to the file writer: 200k rows outgrew the 256MB limit, and 1M failed
-      // both attempts. 8,192 wrote 1M in 5.8 s at 415 MB peak RSS (32,768: 6.0 s, 494 MB); the
-      // writer still gathers them into row groups of 30k–70k rows.
-      await db.run(`SET partitioned_write_flush_threshold = ${PARTITION_FLUSH_ROWS}`);
-      const result = await db.run(
-        `COPY ${rows} TO ${literal(temp)} (FORMAT parquet, PARTITION_BY (day), ROW_GROUP_SIZE_BYTES ${parquetRowGroupBytes(settings)}, FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)})`,
-      );
-      copied.rowsChanged = Number(result.rowsChanged);
+      const write = async (flushRows: number) => {
+        await db.run(`SET partitioned_write_flush_threshold = ${flushRows}`);
+        const result = await db.run(
+          `COPY ${rows} TO ${literal(temp)} (FORMAT parquet, PARTITION_BY (day), ROW_GROUP_SIZE_BYTES ${parquetRowGroupBytes(settings)}, FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)})`,
+        );
+        return Number(result.rowsChanged);
+      };
+      try {
+        copied.rowsChanged = await write(PARTITION_FLUSH_ROWS);
+      } catch (error) {
+        if (!isOutOfMemory(error)) throw error;
+        // What the failed write left in `temp` would refuse the next one.
+        await rm(temp, { recursive: true, force: true });
+        await mkdir(temp);
+        copied.rowsChanged = await write(WIDE_ROW_FLUSH_ROWS);
+        copied.wideRowsBecause = whyRefused(error);
+      }
     } else {
       // DuckDB's JSON writer has no PARTITION_BY: one COPY per day.
       const days = (
@@ -167,6 +190,7 @@ export class FilesSink implements Sink {
         reader.columns.map((c) => c.name),
       ),
       extraFields: reader.extraFields,
+      ...(copied.wideRowsBecause ? { wideRowsBecause: copied.wideRowsBecause } : {}),
     };
   }
 

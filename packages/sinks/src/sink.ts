@@ -53,6 +53,11 @@ export interface LoadResult {
    * DuckDB reads 2,048 rows at a time per thread, and rows of tens of KB outgrow the limit.
    */
   oneThreadBecause?: string;
+  /**
+   * Why the files sink handed its rows to the Parquet writer 256 at a time instead of 8,192: it
+   * ran out of its memory limit the usual way, as rows tens of KB wide do.
+   */
+  wideRowsBecause?: string;
 }
 
 /** Where exports land. Every load is all-or-nothing and replaces that export's earlier rows. */

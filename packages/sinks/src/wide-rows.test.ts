@@ -6,9 +6,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type {} from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DuckDbSink, type LoadResult, PostgresSink, type Sink } from './index.js';
+import { DuckDbSink, FilesSink, type LoadResult, PostgresSink, type Sink } from './index.js';
 
 // DuckDB reads and parses 2,048 rows at a time on each thread, so what a load needs goes with
 // the width of a row, not the size of the file: at the default 256MB on two threads, rows of
@@ -99,4 +100,26 @@ it('a load that runs out of memory on one thread too fails saying which limit to
   expect(String((failure as Error).message)).toMatch(/96MB memory limit.*DUCKDB_MEMORY_LIMIT/);
   // Not the careful path's reason: an export's lines read one by one would need more memory.
   expect(String((failure as Error).message)).not.toMatch(/careful/);
+}, 60_000);
+
+it('Parquet files of wide rows are written 256 rows at a time after 8,192 run out of memory', async () => {
+  const out = path.join(dir, 'files');
+  const result = await load(new FilesSink({ dir: out, threads: 2 }), 'wide');
+  expect(result.rows).toBe(WIDE.rows);
+  expect(result.wideRowsBecause).toMatch(/^Out of Memory Error/);
+  expect(result.carefulBecause).toBeUndefined();
+  const db = await (await DuckDBInstance.create(':memory:')).connect();
+  try {
+    const written = await db.runAndReadAll(
+      `SELECT count(*) AS n, count(DISTINCT "IndvId") AS ids, min(length("EventTargetText")) AS width
+       FROM read_parquet('${out}/events/*/*.parquet')`,
+    );
+    expect(written.getRowObjectsJS()[0]).toEqual({
+      n: BigInt(WIDE.rows),
+      ids: BigInt(WIDE.rows),
+      width: BigInt(WIDE.width),
+    });
+  } finally {
+    db.closeSync();
+  }
 }, 60_000);

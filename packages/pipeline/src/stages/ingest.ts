@@ -62,6 +62,12 @@ export const ingestStage: StageHandler = async (run) => {
       'DuckDB ran out of memory on its threads (wide rows); loaded on one thread instead',
     );
   }
+  if (result.wideRowsBecause) {
+    deps.logger.warn(
+      { exportId: record.id, reason: result.wideRowsBecause },
+      'the Parquet write ran out of memory (wide rows); wrote 256 rows at a time instead',
+    );
+  }
   if (result.carefulBecause) {
     deps.logger.warn(
       { exportId: record.id, reason: result.carefulBecause },
