@@ -5,8 +5,10 @@ RUN npm i -g pnpm@10.34.9
 WORKDIR /app
 COPY . .
 RUN pnpm install --frozen-lockfile
+# Each app's JavaScript into its dist/ (see buildWorkspace): no tsx loader in any process.
+RUN pnpm build
 # A named volume mounted at /data takes this folder's owner; without it the volume is root's and
 # the node user could not stage a download there.
 RUN mkdir -p /data && chown node:node /data
 USER node
-CMD ["node", "--import", "tsx", "apps/intake/src/main.ts"]
+CMD ["node", "--conditions=fsx-dist", "apps/intake/dist/main.js"]

@@ -5,11 +5,13 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { launchSystem } from '@fsx/launcher';
+import { buildWorkspace, launchSystem } from '@fsx/launcher';
 import { findFreePort, provideRedis } from '@fsx/testing';
 import { request } from 'undici';
 import { table } from './stats.js';
 
+// The processes run their built JavaScript, as `pnpm start` and the Docker image run them.
+await buildWorkspace(path.resolve(import.meta.dirname, '..'));
 const redis = await provideRedis();
 
 async function http(method: 'GET' | 'POST', url: string, body?: unknown) {
@@ -30,6 +32,7 @@ async function run(
   sink: string,
 ) {
   const system = await launchSystem({
+    built: true,
     port: await findFreePort(),
     dataDir: await mkdtemp(path.join(os.tmpdir(), 'fsx-bench-scale-')),
     logDir: path.join(os.tmpdir(), `fsx-bench-scale-logs-${label}`),

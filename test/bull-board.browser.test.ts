@@ -23,6 +23,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   system = await launchSystem({
+    built: true,
     port: await findFreePort(),
     dataDir: await tempDataDir('board'),
     logDir: path.join(OUTPUT_DIR, 'board-logs'),

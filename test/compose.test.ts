@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { envSchema, simulatorEnvSchema } from '@fsx/config';
+import { DIST_CONDITION } from '@fsx/launcher';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
@@ -20,13 +21,19 @@ describe('docker-compose.yml', () => {
     expect(command).toContain('--maxmemory-policy noeviction');
   });
 
-  it('has the intake and a scalable service per stage, each with a command that exists', () => {
+  it('has the intake and a scalable service per stage, each running its built app', () => {
     for (const name of ['intake', ...STAGES.map((s) => `worker-${s}`), 'fullstory-sim']) {
       const service = services[name];
       expect(service, name).toBeDefined();
-      const entry = service.command.at(-1);
-      expect(existsSync(path.join(ROOT, entry)), `${name}: ${entry}`).toBe(true);
+      // The image's `pnpm build` writes dist/ from src/; the command runs it without tsx.
+      expect(service.command, name).toEqual([
+        'node',
+        `--conditions=${DIST_CONDITION}`,
+        `apps/${name}/dist/main.js`,
+      ]);
+      expect(existsSync(path.join(ROOT, 'apps', name, 'src', 'main.ts')), name).toBe(true);
     }
+    expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^RUN pnpm build$/m);
     for (const stage of STAGES)
       expect(services[`worker-${stage}`].deploy.replicas).toBeGreaterThanOrEqual(1);
     expect(services['fullstory-sim'].profiles).toEqual(['demo']);

@@ -26,6 +26,7 @@ useToken(TOKEN);
 
 beforeAll(async () => {
   system = await launchSystem({
+    built: true,
     port: await findFreePort(),
     dataDir: await tempDataDir('e2e'),
     logDir: path.join(OUTPUT_DIR, 'e2e-logs'),

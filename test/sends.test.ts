@@ -13,6 +13,7 @@ useToken(TOKEN);
 
 beforeAll(async () => {
   system = await launchSystem({
+    built: true,
     port: await findFreePort(),
     dataDir: await tempDataDir('sends'),
     logDir: path.join(OUTPUT_DIR, 'sends-logs'),

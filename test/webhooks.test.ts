@@ -24,6 +24,7 @@ const prefix = `{wh-${process.pid}}`;
 
 beforeAll(async () => {
   system = await launchSystem({
+    built: true,
     port: await findFreePort(),
     dataDir: await tempDataDir('webhooks'),
     logDir: path.join(OUTPUT_DIR, 'webhook-logs'),

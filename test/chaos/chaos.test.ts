@@ -22,6 +22,7 @@ beforeAll(async () => {
   dataDir = await tempDataDir('chaos');
   // Its own Redis (no REDIS_URL), with AOF, so the suite can restart it.
   system = await launchSystem({
+    built: true,
     port: await findFreePort(),
     dataDir,
     logDir: path.join(OUTPUT_DIR, 'chaos-logs'),

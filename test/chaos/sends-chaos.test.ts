@@ -14,6 +14,7 @@ let system: LaunchedSystem;
 
 beforeAll(async () => {
   system = await launchSystem({
+    built: true,
     port: await findFreePort(),
     dataDir: await tempDataDir('sends-chaos'),
     logDir: path.join(OUTPUT_DIR, 'sends-chaos-logs'),

@@ -2,10 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { DIST_CONDITION } from './build.js';
 
 export interface ChildSpec {
   name: string;
-  /** A TypeScript entry point, run with tsx. */
+  /** An entry point: TypeScript, run with tsx, or built JavaScript (see buildWorkspace). */
   entry: string;
   env: Record<string, string>;
   /** A line on stdout that means "ready" (a regex source), or none to consider it ready at once. */
@@ -40,7 +41,10 @@ export class ManagedProcess {
 
   async start(timeoutMs = 30_000): Promise<void> {
     this.expectingExit = false;
-    const child = spawn(process.execPath, ['--import', 'tsx', this.spec.entry], {
+    const loader = this.spec.entry.endsWith('.ts')
+      ? ['--import', 'tsx']
+      : [`--conditions=${DIST_CONDITION}`];
+    const child = spawn(process.execPath, [...loader, this.spec.entry], {
       env: { ...process.env, ...this.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -8,7 +8,6 @@ import { request } from 'undici';
 import { type ChildSpec, ManagedProcess, type Output } from './child.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-const entry = (app: string) => path.join(ROOT, 'apps', app, 'src', 'main.ts');
 
 export const DEMO_API_KEY = 'na1.sim-admin';
 
@@ -23,6 +22,11 @@ export interface LaunchOptions {
   logDir?: string;
   /** Worker processes per stage. @defaultValue 1 each */
   replicas?: Partial<Record<Stage, number>>;
+  /**
+   * Run the apps' built JavaScript (`pnpm build`, see buildWorkspace) instead of their TypeScript
+   * through tsx, as production does. @defaultValue false
+   */
+  built?: boolean;
 }
 
 export interface LaunchedSystem {
@@ -73,6 +77,10 @@ export async function launchSystem(options: LaunchOptions = {}): Promise<Launche
     options.logDir
       ? { kind: 'file', path: path.join(options.logDir, `${name}.log`) }
       : { kind: 'inherit', prefix: true };
+  const entry = (app: string) =>
+    options.built
+      ? path.join(ROOT, 'apps', app, 'dist', 'main.js')
+      : path.join(ROOT, 'apps', app, 'src', 'main.ts');
   const processes: ManagedProcess[] = [];
   let exitHandler: (name: string, code: number | null) => void = () => {};
   const managed = (spec: ChildSpec) => {

@@ -1,0 +1,64 @@
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { build } from 'esbuild';
+
+/**
+ * The package.json condition under which each workspace package's `exports` name its built
+ * JavaScript instead of its TypeScript: `node --conditions=fsx-dist`. Without it (tests, tsx,
+ * tsc) the TypeScript is what resolves, so nothing but a production start needs a build.
+ */
+export const DIST_CONDITION = 'fsx-dist';
+
+/** The workspace's packages and apps: every folder under `packages/` and `apps/` with a `src/`. */
+async function workspaceSources(root: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const group of ['packages', 'apps']) {
+    for (const entry of await readdir(path.join(root, group), { withFileTypes: true })) {
+      const dir = path.join(root, group, entry.name);
+      if (entry.isDirectory() && (await readdir(dir)).includes('src')) found.push(dir);
+    }
+  }
+  return found;
+}
+
+/**
+ * Builds every workspace package and app into its `dist/`, one JavaScript file per TypeScript
+ * file (esbuild, no bundling: each package's dependencies still resolve from its own
+ * node_modules), with the files read beside the code (the Lua scripts) copied along. No type
+ * check: `pnpm typecheck` does that. Returns the packages built.
+ *
+ * Why: run through tsx, each process carries tsx's loader thread, 25–33 MB of peak RSS in a
+ * PostgreSQL load of 1M rows (BENCHMARKS.md), and transpiles at every start.
+ */
+export async function buildWorkspace(root: string): Promise<string[]> {
+  const packages = await workspaceSources(root);
+  await Promise.all(packages.map(buildPackage));
+  return packages;
+}
+
+async function buildPackage(dir: string): Promise<void> {
+  const src = path.join(dir, 'src');
+  const dist = path.join(dir, 'dist');
+  const files = (await readdir(src, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .filter((file) => !file.includes(`${path.sep}fixtures${path.sep}`));
+  const code = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+  const assets = files.filter((f) => f.endsWith('.lua'));
+  await rm(dist, { recursive: true, force: true });
+  await build({
+    entryPoints: code,
+    outdir: dist,
+    outbase: src,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    logLevel: 'error',
+  });
+  for (const asset of assets) {
+    const target = path.join(dist, path.relative(src, asset));
+    await mkdir(path.dirname(target), { recursive: true });
+    await copyFile(asset, target);
+  }
+}
