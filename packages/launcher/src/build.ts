@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -45,10 +45,12 @@ async function buildPackage(dir: string): Promise<void> {
     .filter((file) => !file.includes(`${path.sep}fixtures${path.sep}`));
   const code = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
   const assets = files.filter((f) => f.endsWith('.lua'));
-  await rm(dist, { recursive: true, force: true });
+  // Built beside, then swapped in: processes of another copy of fsx may be running from dist/.
+  const fresh = `${dist}.${process.pid}.new`;
+  await rm(fresh, { recursive: true, force: true });
   await build({
     entryPoints: code,
-    outdir: dist,
+    outdir: fresh,
     outbase: src,
     format: 'esm',
     platform: 'node',
@@ -57,8 +59,12 @@ async function buildPackage(dir: string): Promise<void> {
     logLevel: 'error',
   });
   for (const asset of assets) {
-    const target = path.join(dist, path.relative(src, asset));
+    const target = path.join(fresh, path.relative(src, asset));
     await mkdir(path.dirname(target), { recursive: true });
     await copyFile(asset, target);
   }
+  const old = `${dist}.${process.pid}.old`;
+  await rename(dist, old).catch(() => undefined);
+  await rename(fresh, dist);
+  await rm(old, { recursive: true, force: true });
 }
