@@ -1,11 +1,31 @@
 import { access } from 'node:fs/promises';
-import { isSinkError } from '@fsx/sinks';
+import { isSinkError, type LoadResult } from '@fsx/sinks';
 import { describeError, WaitSignal } from '../errors.js';
 import { ExportStore } from '../export-store.js';
 import type { StageHandler } from '../stage-runner.js';
 
 /** How soon an ingest that found the sink busy (after waiting DUCKDB_LOCK_WAIT_MS) tries again. */
 const SINK_BUSY_RETRY_MS = 10_000;
+
+/** The slower ways a load can take, and what the log says when it took one (with the reason). */
+const SLOWER_WAYS: [keyof LoadResult & `${string}Because`, 'info' | 'warn', string][] = [
+  [
+    'plainBecause',
+    'info',
+    'the one-pass load missed; loaded after a pass over the whole file for its fields',
+  ],
+  [
+    'oneThreadBecause',
+    'warn',
+    'DuckDB ran out of memory on its threads (wide rows); loaded on one thread instead',
+  ],
+  [
+    'wideRowsBecause',
+    'warn',
+    'the Parquet write ran out of memory (wide rows); wrote 256 rows at a time instead',
+  ],
+  ['carefulBecause', 'warn', 'the fast load was refused; loaded line by line instead'],
+];
 
 /** Loads the staged file into the export's sink (replacing any earlier load), then cleans up. */
 export const ingestStage: StageHandler = async (run) => {
@@ -50,29 +70,9 @@ export const ingestStage: StageHandler = async (run) => {
     return;
   }
   await run.job.updateProgress(100);
-  if (result.plainBecause) {
-    deps.logger.info(
-      { exportId: record.id, reason: result.plainBecause },
-      'the one-pass load missed; loaded after a pass over the whole file for its fields',
-    );
-  }
-  if (result.oneThreadBecause) {
-    deps.logger.warn(
-      { exportId: record.id, reason: result.oneThreadBecause },
-      'DuckDB ran out of memory on its threads (wide rows); loaded on one thread instead',
-    );
-  }
-  if (result.wideRowsBecause) {
-    deps.logger.warn(
-      { exportId: record.id, reason: result.wideRowsBecause },
-      'the Parquet write ran out of memory (wide rows); wrote 256 rows at a time instead',
-    );
-  }
-  if (result.carefulBecause) {
-    deps.logger.warn(
-      { exportId: record.id, reason: result.carefulBecause },
-      'the fast load was refused; loaded line by line instead',
-    );
+  for (const [field, level, message] of SLOWER_WAYS) {
+    const reason = result[field];
+    if (reason) deps.logger[level]({ exportId: record.id, reason }, message);
   }
   if (result.rejected > 0) {
     deps.logger.warn({ exportId: record.id, rejected: result.rejected }, 'rows quarantined');
