@@ -51,7 +51,7 @@ const PARTITION_FLUSH_ROWS = 8_192;
 /**
  * The same for rows tens of KB wide, after 8,192 of them ran out of memory: 8,192 rows of 32 KB
  * are 256 MB. At 256 rows, NDJSON rows of 32 and 64 KB, JSON arrays of 16 and 64 KB and CSV of
- * 64 KB all wrote under 256MB; only after a failure, because 256 halves the speed of an export
+ * 64 KB all wrote Parquet under 256MB; only after a failure, because 256 halves the speed of an export
  * spread over 30 days.
  */
 const WIDE_ROW_FLUSH_ROWS = 256;
@@ -140,41 +140,33 @@ export class FilesSink implements Sink {
     const timeField = reader.columns.some((c) => c.name === TIME_FIELD[input.kind])
       ? ident(TIME_FIELD[input.kind])
       : 'NULL';
-    const rows = `(SELECT ${literal(input.exportId)} AS export_id, *,
-                     coalesce(strftime(${timeField}, '%Y-%m-%d'), 'unknown') AS day FROM ${reader.rows})`;
+    const day = `coalesce(strftime(${timeField}, '%Y-%m-%d'), 'unknown')`;
+    const withExportId = `(SELECT ${literal(input.exportId)} AS export_id, * FROM ${reader.rows})`;
+    const name = `FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)}`;
+    // One partitioned COPY either way, one pass over the export for all its days. DuckDB's JSON
+    // writer has no PARTITION_BY, so NDJSON goes out through its CSV writer, each row its JSON
+    // text (the same bytes): one COPY per day read the whole export once per day, and an export
+    // over 30 days took 67.6 s against 8.2 s over one.
+    const copy =
+      this.format === 'parquet'
+        ? `COPY (SELECT *, ${day} AS day FROM ${withExportId}) TO ${literal(temp)}
+           (FORMAT parquet, PARTITION_BY (day), ROW_GROUP_SIZE_BYTES ${parquetRowGroupBytes(settings)}, ${name})`
+        : `COPY (SELECT to_json(r) AS line, ${day} AS day FROM ${withExportId} r) TO ${literal(temp)}
+           (FORMAT csv, PARTITION_BY (day), HEADER false, QUOTE '', ESCAPE '', DELIMITER E'\\x01', ${name}, FILE_EXTENSION '${EXTENSION.ndjson}')`;
+    const write = async (flushRows: number) => {
+      await db.run(`SET partitioned_write_flush_threshold = ${flushRows}`);
+      return Number((await db.run(copy)).rowsChanged);
+    };
     const copied: { rowsChanged: number; wideRowsBecause?: string } = { rowsChanged: 0 };
-    if (this.format === 'parquet') {
-      const write = async (flushRows: number) => {
-        await db.run(`SET partitioned_write_flush_threshold = ${flushRows}`);
-        const result = await db.run(
-          `COPY ${rows} TO ${literal(temp)} (FORMAT parquet, PARTITION_BY (day), ROW_GROUP_SIZE_BYTES ${parquetRowGroupBytes(settings)}, FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)})`,
-        );
-        return Number(result.rowsChanged);
-      };
-      try {
-        copied.rowsChanged = await write(PARTITION_FLUSH_ROWS);
-      } catch (error) {
-        if (!isOutOfMemory(error)) throw error;
-        // What the failed write left in `temp` would refuse the next one.
-        await rm(temp, { recursive: true, force: true });
-        await mkdir(temp);
-        copied.rowsChanged = await write(WIDE_ROW_FLUSH_ROWS);
-        copied.wideRowsBecause = whyRefused(error);
-      }
-    } else {
-      // DuckDB's JSON writer has no PARTITION_BY: one COPY per day.
-      const days = (
-        await db.runAndReadAll(`SELECT DISTINCT day FROM ${rows} ORDER BY day`)
-      ).getRowObjectsJS();
-      for (const { day } of days) {
-        const folder = path.join(temp, `day=${String(day)}`);
-        await mkdir(folder, { recursive: true });
-        const result = await db.run(
-          `COPY (SELECT * EXCLUDE (day) FROM ${rows} WHERE day = ${literal(String(day))})
-           TO ${literal(path.join(folder, `${input.exportId}_0.${EXTENSION.ndjson}`))} (FORMAT json)`,
-        );
-        copied.rowsChanged += Number(result.rowsChanged);
-      }
+    try {
+      copied.rowsChanged = await write(PARTITION_FLUSH_ROWS);
+    } catch (error) {
+      if (!isOutOfMemory(error)) throw error;
+      // What the failed write left in `temp` would refuse the next one.
+      await rm(temp, { recursive: true, force: true });
+      await mkdir(temp);
+      copied.rowsChanged = await write(WIDE_ROW_FLUSH_ROWS);
+      copied.wideRowsBecause = whyRefused(error);
     }
     const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`)).getRowObjectsJS();
     // The speculation missed a field: nothing is published, and the plain write runs.

@@ -54,8 +54,8 @@ export interface LoadResult {
    */
   oneThreadBecause?: string;
   /**
-   * Why the files sink handed its rows to the Parquet writer 256 at a time instead of 8,192: it
-   * ran out of its memory limit the usual way, as rows tens of KB wide do.
+   * Why the files sink handed its rows to its file writer 256 at a time instead of 8,192: it ran
+   * out of its memory limit the usual way, as rows tens of KB wide do.
    */
   wideRowsBecause?: string;
 }
