@@ -157,16 +157,29 @@ export class FilesSink implements Sink {
       await db.run(`SET partitioned_write_flush_threshold = ${flushRows}`);
       return Number((await db.run(copy)).rowsChanged);
     };
+    // What a failed write left in `temp` would refuse the next one.
+    const emptyTemp = async () => {
+      await rm(temp, { recursive: true, force: true });
+      await mkdir(temp);
+    };
     const copied: { rowsChanged: number; wideRowsBecause?: string } = { rowsChanged: 0 };
     try {
       copied.rowsChanged = await write(PARTITION_FLUSH_ROWS);
     } catch (error) {
       if (!isOutOfMemory(error)) throw error;
-      // What the failed write left in `temp` would refuse the next one.
-      await rm(temp, { recursive: true, force: true });
-      await mkdir(temp);
-      copied.rowsChanged = await write(WIDE_ROW_FLUSH_ROWS);
+      await emptyTemp();
       copied.wideRowsBecause = whyRefused(error);
+      copied.rowsChanged = await write(WIDE_ROW_FLUSH_ROWS).catch(async (again: unknown) => {
+        if (this.format !== 'ndjson' || !isOutOfMemory(again)) throw again;
+        // DuckDB's JSON writer fits rows of 64 KB that to_json's vectors of them do not.
+        await emptyTemp();
+        return this.writeNdjsonDayByDay(
+          db,
+          `(SELECT *, ${day} AS day FROM ${withExportId})`,
+          temp,
+          input.exportId,
+        );
+      });
     }
     const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`)).getRowObjectsJS();
     // The speculation missed a field: nothing is published, and the plain write runs.
@@ -184,6 +197,32 @@ export class FilesSink implements Sink {
       extraFields: reader.extraFields,
       ...(copied.wideRowsBecause ? { wideRowsBecause: copied.wideRowsBecause } : {}),
     };
+  }
+
+  /**
+   * NDJSON the slow way, for rows too wide for the one pass: one COPY per day through DuckDB's
+   * JSON writer (which has no PARTITION_BY), each reading the whole export again.
+   */
+  private async writeNdjsonDayByDay(
+    db: DuckDBConnection,
+    rows: string,
+    temp: string,
+    exportId: string,
+  ): Promise<number> {
+    const days = (
+      await db.runAndReadAll(`SELECT DISTINCT day FROM ${rows} ORDER BY day`)
+    ).getRowObjectsJS();
+    let written = 0;
+    for (const { day } of days) {
+      const folder = path.join(temp, `day=${String(day)}`);
+      await mkdir(folder, { recursive: true });
+      const result = await db.run(
+        `COPY (SELECT * EXCLUDE (day) FROM ${rows} WHERE day = ${literal(String(day))})
+         TO ${literal(path.join(folder, `${exportId}_0.${EXTENSION.ndjson}`))} (FORMAT json)`,
+      );
+      written += Number(result.rowsChanged);
+    }
+    return written;
   }
 
   /** Renames each new file into place, then removes this export's files the re-run did not write. */

@@ -123,3 +123,21 @@ it('Parquet files of wide rows are written 256 rows at a time after 8,192 run ou
     db.closeSync();
   }
 }, 60_000);
+
+it("NDJSON files of 64 KB rows fall back to DuckDB's JSON writer, a day at a time", async () => {
+  // One pass hands the rows to DuckDB's CSV writer as to_json text; to_json's vectors of 64 KB
+  // rows outgrow 256MB even 256 rows at a time, where the JSON writer's do not.
+  const out = path.join(dir, 'ndjson-files');
+  const result = await load(new FilesSink({ dir: out, format: 'ndjson', threads: 2 }), 'wide');
+  expect(result.rows).toBe(WIDE.rows);
+  expect(result.wideRowsBecause).toMatch(/^Out of Memory Error/);
+  const db = await (await DuckDBInstance.create(':memory:')).connect();
+  try {
+    const written = await db.runAndReadAll(
+      `SELECT count(*) AS n, count(DISTINCT "IndvId") AS ids FROM read_json('${out}/events/*/*.json')`,
+    );
+    expect(written.getRowObjectsJS()[0]).toEqual({ n: BigInt(WIDE.rows), ids: BigInt(WIDE.rows) });
+  } finally {
+    db.closeSync();
+  }
+}, 60_000);
