@@ -142,7 +142,46 @@ export class FilesSink implements Sink {
       : 'NULL';
     const day = `coalesce(strftime(${timeField}, '%Y-%m-%d'), 'unknown')`;
     const withExportId = `(SELECT ${literal(input.exportId)} AS export_id, * FROM ${reader.rows})`;
-    const name = `FILENAME_PATTERN ${literal(`${input.exportId}_{i}`)}`;
+    const copied = await this.writePartitions(
+      db,
+      withExportId,
+      day,
+      temp,
+      input.exportId,
+      settings,
+    );
+    const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`)).getRowObjectsJS();
+    // The speculation missed a field: nothing is published, and the plain write runs.
+    if ((await reader.unread).length > 0) return undefined;
+    await assertStillWanted(input);
+    await this.publish(temp, tableDir, input.exportId);
+    await this.writeQuarantine(input.exportId, rejects);
+    return {
+      rows: copied.rowsChanged,
+      rejected: rejects.length,
+      newColumns: await this.addColumns(
+        input.kind,
+        reader.columns.map((c) => c.name),
+      ),
+      extraFields: reader.extraFields,
+      ...(copied.wideRowsBecause ? { wideRowsBecause: copied.wideRowsBecause } : {}),
+    };
+  }
+
+  /**
+   * Writes the export's rows (`withExportId`, a query) into `temp`, one folder per `day` (a SQL
+   * expression over them), and returns how many; on running out of memory, again with smaller
+   * batches (see WIDE_ROW_FLUSH_ROWS), saying why in `wideRowsBecause`.
+   */
+  private async writePartitions(
+    db: DuckDBConnection,
+    withExportId: string,
+    day: string,
+    temp: string,
+    exportId: string,
+    settings: DuckDbLoadOptions,
+  ): Promise<{ rowsChanged: number; wideRowsBecause?: string }> {
+    const name = `FILENAME_PATTERN ${literal(`${exportId}_{i}`)}`;
     // One partitioned COPY either way, one pass over the export for all its days. DuckDB's JSON
     // writer has no PARTITION_BY, so NDJSON goes out through its CSV writer, each row its JSON
     // text (the same bytes): one COPY per day read the whole export once per day, and an export
@@ -177,26 +216,11 @@ export class FilesSink implements Sink {
           db,
           `(SELECT *, ${day} AS day FROM ${withExportId})`,
           temp,
-          input.exportId,
+          exportId,
         );
       });
     }
-    const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`)).getRowObjectsJS();
-    // The speculation missed a field: nothing is published, and the plain write runs.
-    if ((await reader.unread).length > 0) return undefined;
-    await assertStillWanted(input);
-    await this.publish(temp, tableDir, input.exportId);
-    await this.writeQuarantine(input.exportId, rejects);
-    return {
-      rows: copied.rowsChanged,
-      rejected: rejects.length,
-      newColumns: await this.addColumns(
-        input.kind,
-        reader.columns.map((c) => c.name),
-      ),
-      extraFields: reader.extraFields,
-      ...(copied.wideRowsBecause ? { wideRowsBecause: copied.wideRowsBecause } : {}),
-    };
+    return copied;
   }
 
   /**
