@@ -51,8 +51,8 @@ const PARTITION_FLUSH_ROWS = 8_192;
 /**
  * The same for rows tens of KB wide, after 8,192 of them ran out of memory: 8,192 rows of 32 KB
  * are 256 MB. At 256 rows, NDJSON rows of 32 and 64 KB, JSON arrays of 16 and 64 KB and CSV of
- * 64 KB all wrote Parquet under 256MB; only after a failure, because 256 halves the speed of an export
- * spread over 30 days.
+ * 64 KB all wrote Parquet under 256MB; only after a failure, because 256 halves the speed of an
+ * export spread over 30 days.
  */
 const WIDE_ROW_FLUSH_ROWS = 256;
 

@@ -54,8 +54,9 @@ export interface LoadResult {
    */
   oneThreadBecause?: string;
   /**
-   * Why the files sink handed its rows to its file writer 256 at a time instead of 8,192: it ran
-   * out of its memory limit the usual way, as rows tens of KB wide do.
+   * Why the files sink handed its rows to its file writer 256 at a time instead of 8,192 (and
+   * NDJSON files, if that ran out too, a day at a time): it ran out of its memory limit the usual
+   * way, as rows tens of KB wide do.
    */
   wideRowsBecause?: string;
 }

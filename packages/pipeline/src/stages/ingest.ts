@@ -22,7 +22,7 @@ const SLOWER_WAYS: [keyof LoadResult & `${string}Because`, 'info' | 'warn', stri
   [
     'wideRowsBecause',
     'warn',
-    'the files write ran out of memory (wide rows); wrote 256 rows at a time instead',
+    'the files write ran out of memory (wide rows); wrote in smaller batches instead',
   ],
   ['carefulBecause', 'warn', 'the fast load was refused; loaded line by line instead'],
 ];
