@@ -1,4 +1,5 @@
 // One measured load, in its own process so its peak RSS is its own. Prints JSON on stdout.
+import { mkdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbSink, FilesSink, PostgresSink } from '@fsx/sinks';
@@ -20,12 +21,16 @@ function reader(file: string, format: 'json' | 'ndjson' | 'csv'): string {
 
 const started = performance.now();
 let rows = 0;
-if (mode === 'fsx-duckdb' || mode === 'fsx-files') {
+if (mode === 'fsx-duckdb' || mode === 'fsx-files' || mode === 'fsx-files-ndjson') {
   const limits = memoryLimit ? { memoryLimit } : {};
   const sink =
     mode === 'fsx-duckdb'
       ? new DuckDbSink({ path: target, ...limits })
-      : new FilesSink({ dir: target, ...limits });
+      : new FilesSink({
+          dir: target,
+          format: mode === 'fsx-files' ? 'parquet' : 'ndjson',
+          ...limits,
+        });
   rows = (await sink.load({ exportId: 'bench', kind: 'events', format, file })).rows;
 } else if (mode === 'fsx-postgres') {
   const sink = new PostgresSink({ connectionString: target });
@@ -37,6 +42,15 @@ if (mode === 'fsx-duckdb' || mode === 'fsx-files') {
   const result = await db.run(
     `COPY (SELECT *, strftime("EventStart"::TIMESTAMPTZ, '%Y-%m-%d') AS day FROM ${reader(file, format)})
      TO '${target}' (FORMAT parquet, PARTITION_BY (day), OVERWRITE_OR_IGNORE)`,
+  );
+  rows = Number(result.rowsChanged);
+  db.closeSync();
+} else if (mode === 'native-ndjson-files') {
+  // DuckDB's own JSON writer, with its defaults: one file, as it has no PARTITION_BY.
+  await mkdir(target, { recursive: true });
+  const db = await (await DuckDBInstance.create(':memory:')).connect();
+  const result = await db.run(
+    `COPY (SELECT * FROM ${reader(file, format)}) TO '${target}/all.json' (FORMAT json)`,
   );
   rows = Number(result.rowsChanged);
   db.closeSync();

@@ -227,6 +227,13 @@ for (const rows of ROWS) {
       );
       results.push(row('files', 'COPY TO parquet', measured));
     }
+    if (SINKS.includes('files-ndjson')) {
+      const measured = await pair(
+        fresh('fsx-files-ndjson', path.join(dir, 'fsx-files-ndjson')),
+        fresh('native-ndjson-files', path.join(dir, 'native-ndjson-files')),
+      );
+      results.push(row('files-ndjson', 'COPY TO json', measured));
+    }
     process.stderr.write(`${table(results.slice(before))}\n`);
   }
 }
