@@ -8,9 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { generateExportFile } from '@fsx/fullstory-sim';
-import { buildWorkspace, DIST_CONDITION } from '@fsx/launcher';
+import { buildScript, buildWorkspace, DIST_CONDITION } from '@fsx/launcher';
 import { providePostgres } from '@fsx/testing';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { median, table } from './stats.js';
 
@@ -44,14 +43,7 @@ const postgres = await providePostgres();
 // loader thread added 25–33 MB to each load's peak RSS.
 const CHILD = path.join(import.meta.dirname, 'dist', 'ingest-child.js');
 await buildWorkspace(path.resolve(import.meta.dirname, '..'));
-await build({
-  entryPoints: [path.join(import.meta.dirname, 'ingest-child.ts')],
-  outfile: CHILD,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  logLevel: 'error',
-});
+await buildScript(path.join(import.meta.dirname, 'ingest-child.ts'), CHILD);
 
 /**
  * Each load starts from a quiet machine: the previous load's dirty pages written out, and

@@ -9,6 +9,14 @@ import { build } from 'esbuild';
  */
 export const DIST_CONDITION = 'fsx-dist';
 
+/** What fsx's JavaScript runs on: ES modules on Node 20. */
+const NODE_ESM = { format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' } as const;
+
+/** Builds one TypeScript script outside the workspace's packages (a benchmark's child) into `outfile`. */
+export async function buildScript(entry: string, outfile: string): Promise<void> {
+  await build({ ...NODE_ESM, entryPoints: [entry], outfile });
+}
+
 /** The workspace's packages and apps: every folder under `packages/` and `apps/` with a `src/`. */
 async function workspaceSources(root: string): Promise<string[]> {
   const found: string[] = [];
@@ -48,16 +56,7 @@ async function buildPackage(dir: string): Promise<void> {
   // Built beside, then swapped in: processes of another copy of fsx may be running from dist/.
   const fresh = `${dist}.${process.pid}.new`;
   await rm(fresh, { recursive: true, force: true });
-  await build({
-    entryPoints: code,
-    outdir: fresh,
-    outbase: src,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    sourcemap: true,
-    logLevel: 'error',
-  });
+  await build({ ...NODE_ESM, entryPoints: code, outdir: fresh, outbase: src, sourcemap: true });
   for (const asset of assets) {
     const target = path.join(fresh, path.relative(src, asset));
     await mkdir(path.dirname(target), { recursive: true });

@@ -1,3 +1,3 @@
-export { buildWorkspace, DIST_CONDITION } from './build.js';
+export { buildScript, buildWorkspace, DIST_CONDITION } from './build.js';
 export { type ChildSpec, ManagedProcess } from './child.js';
 export { DEMO_API_KEY, type LaunchedSystem, type LaunchOptions, launchSystem } from './system.js';
