@@ -45,7 +45,7 @@ const QUARANTINE_DDL = `CREATE TABLE IF NOT EXISTS quarantine (
   export_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, line BIGINT, reason VARCHAR, raw VARCHAR)`;
 
 /**
- * The embedded default sink. DuckDB reads the staged gzip itself (streaming, in C++), so a load
+ * The embedded default sink. DuckDB reads the staged export itself (streaming, in C++), so a load
  * costs what DuckDB's own loader costs. DuckDB allows one writing process per file: each load
  * opens the file, waits out another process's lock, and closes it when done.
  */

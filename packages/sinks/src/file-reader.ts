@@ -9,7 +9,7 @@ import {
   INDIVIDUAL_FIELDS,
   isCatalogField,
 } from '@fsx/export-schema';
-import { hasText } from './gunzip.js';
+import { hasText, isGzipped } from './export-text.js';
 import { jsonArrayToNdjson } from './json-array-lines.js';
 import { withOneThreadRetry } from './one-thread-retry.js';
 import { readSampled, SPECULATION_SAMPLE_ROWS, SpeculationMissed } from './sampled-ndjson.js';
@@ -35,7 +35,7 @@ export interface FileColumn {
 }
 
 /**
- * How a sink reads a staged gzip, as DuckDB SQL: `rows` yields typed rows (ids exact BIGINTs,
+ * How a sink reads a staged export (gzipped or text), as DuckDB SQL: `rows` yields typed rows (ids exact BIGINTs,
  * timestamps TIMESTAMPTZ, whatever DuckDB would guess); `rejects` yields the rows that cannot be
  * read, with line, reason and raw text, for the quarantine. DuckDB decompresses and parses in
  * C++, streaming: every sink loads through it.
@@ -338,7 +338,10 @@ async function openFileReader(
     const names = await sampledNames(db, input, options.sample.known);
     const { columns, extra } = typedColumns(input, names, options);
     if (names.length > 0) {
-      const sampled = await readSampled(input, columns, options.asText ? extra : undefined);
+      const threads = await db.runAndReadAll(`SELECT current_setting('threads') AS n`);
+      const oneThread = Number(threads.getRowObjectsJS()[0]?.n) === 1;
+      const asTextBut = options.asText ? extra : undefined;
+      const sampled = await readSampled(input, columns, asTextBut, oneThread);
       const reader = { columns, rejects: NO_REJECTS, ...sampled, unread: settled(), sampled: true };
       return gatherExtras(reader, [...extra]);
     }
@@ -564,7 +567,7 @@ async function withCarefulRetry(
     if (isNotAboutTheFile(error)) throw error;
     const carefulBecause = whyRefused(error);
     if (input.format !== 'json') return { ...(await load(input, true)), carefulBecause };
-    const lines = `${input.file}.${process.pid}.${randomUUID()}.careful.ndjson.gz`;
+    const lines = `${input.file}.${process.pid}.${randomUUID()}.careful.ndjson${isGzipped(input.file) ? '.gz' : ''}`;
     try {
       try {
         await jsonArrayToNdjson(input.file, lines);

@@ -1,7 +1,7 @@
 export { DuckDbSink, type DuckDbSinkOptions } from './duckdb-sink.js';
 export type { EventRecord, EventStore } from './event-tables.js';
+export { createExportGunzip } from './export-text.js';
 export { type FilesFormat, FilesSink, type FilesSinkOptions } from './files-sink.js';
-export { createExportGunzip } from './gunzip.js';
 export { PostgresSink, type PostgresSinkOptions } from './postgres-sink.js';
 export {
   type FileFormat,

@@ -1,8 +1,8 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
-import { createExportGunzip } from './gunzip.js';
+import { isGzipped, readExportText } from './export-text.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -115,14 +115,12 @@ export class JsonArrayLines extends Transform {
 
 const LINE_END = Buffer.from('\n');
 
-/** Rewrites a gzipped JSON array as gzipped NDJSON, one element a line, at `target`. */
+/**
+ * Rewrites a JSON array as NDJSON, one element a line, at `target`: gzipped if `source` is (and
+ * then `target` must end in `.gz`), else as text.
+ */
 export async function jsonArrayToNdjson(source: string, target: string): Promise<void> {
-  await pipeline(
-    createReadStream(source),
-    createExportGunzip(),
-    new JsonArrayLines(),
-    // The copy lives for one careful load: the fastest level is enough.
-    createGzip({ level: constants.Z_BEST_SPEED }),
-    createWriteStream(target),
-  );
+  // The copy lives for one careful load: the fastest level is enough.
+  const gzip = isGzipped(source) ? [createGzip({ level: constants.Z_BEST_SPEED })] : [];
+  await pipeline(readExportText(source), new JsonArrayLines(), ...gzip, createWriteStream(target));
 }

@@ -20,7 +20,7 @@ export interface LoadInput {
   exportId: string;
   kind: ExportKind;
   format: FileFormat;
-  /** A gzipped export file in the staging store. */
+  /** An export file in the staging store: gzipped (`….gz`) or its text (see isGzipped). */
   file: string;
   /**
    * Asked just before the load commits: false (the export was cancelled meanwhile) rolls it back

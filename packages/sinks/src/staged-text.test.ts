@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type {} from '@fsx/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DuckDbSink, FilesSink, type LoadResult, PostgresSink } from './index.js';
+import { SPECULATION_SAMPLE_ROWS } from './sampled-ndjson.js';
+
+// The download stage stages an export's text rather than its gzip (see StagingStore). Every sink
+// must load the text exactly as it loads the gzip, on each of its ways: sampled, the plain way
+// after a field its sample lacked, and careful after a broken row.
+const ROWS = SPECULATION_SAMPLE_ROWS + 2_000;
+const row = (i: number, late = false) => ({
+  IndvId: (9007199254740993n + BigInt(i)).toString(),
+  EventStart: `2026-11-0${1 + (i % 2)}T00:00:${String(i % 60).padStart(2, '0')}.000Z`,
+  EventType: i % 3 === 0 ? 'click' : 'navigate',
+  evt_ok_bool: i % 5 === 0,
+  evt_price_real: i / 4,
+  evt_label_str: `label "${i}", with a comma`,
+  ...(late && i === ROWS - 1 ? { evt_late_str: 'only on the last row' } : {}),
+});
+const ndjsonLines = (how: 'whole' | 'late' | 'broken') =>
+  Array.from({ length: ROWS }, (_, i) =>
+    how === 'broken' && i === 7
+      ? '{"IndvId": 8, not json}' // Balanced, or it runs to the end of an array.
+      : JSON.stringify(row(i, how === 'late')).replace(/"IndvId":"(\d+)"/, '"IndvId":$1'),
+  );
+const csvText = () =>
+  [
+    'IndvId,EventStart,EventType,evt_label_str',
+    ...Array.from({ length: ROWS }, (_, i) => {
+      const r = row(i);
+      return `${r.IndvId},${r.EventStart},${r.EventType},"${r.evt_label_str.replaceAll('"', '""')}"`;
+    }),
+  ].join('\r\n');
+
+const CASES = {
+  ndjson: { format: 'ndjson', text: () => ndjsonLines('whole').join('\n') },
+  'late ndjson': { format: 'ndjson', text: () => ndjsonLines('late').join('\n') },
+  'broken ndjson': { format: 'ndjson', text: () => ndjsonLines('broken').join('\n') },
+  'json array': { format: 'json', text: () => `[${ndjsonLines('whole').join(',\n')}]` },
+  'late json array': { format: 'json', text: () => `[${ndjsonLines('late').join(',\n')}]` },
+  'broken json array': { format: 'json', text: () => `[${ndjsonLines('broken').join(',\n')}]` },
+  csv: { format: 'csv', text: csvText },
+} as const;
+type Case = keyof typeof CASES;
+
+let dir: string;
+const schema = `t_${randomBytes(4).toString('hex')}`;
+/** For the schemas only: each load gets a sink of its own. */
+let pg: PostgresSink;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-staged-text-'));
+  for (const [name, { format, text }] of Object.entries(CASES)) {
+    const file = path.join(dir, `${name.replaceAll(' ', '-')}.${format}`);
+    await writeFile(file, text());
+    await writeFile(`${file}.gz`, gzipSync(text()));
+  }
+  pg = new PostgresSink({ connectionString: inject('postgresUrl') });
+});
+afterAll(async () => {
+  const schemas = await pg.query<{ name: string }>(
+    'SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)',
+    [schema],
+  );
+  for (const { name } of schemas.rows) await pg.query(`DROP SCHEMA ${name} CASCADE`);
+  await pg.close();
+});
+
+/** A fresh sink, so the gzip's load adds no column that the text's load would then know. */
+const SINKS = {
+  duckdb: (at: string) => new DuckDbSink({ path: path.join(dir, `${at}.duckdb`) }),
+  'duckdb on one thread': (at: string) =>
+    new DuckDbSink({ path: path.join(dir, `${at}.duckdb`), threads: 1 }),
+  postgres: async (at: string) => {
+    await pg.query(`CREATE SCHEMA ${schema}_${at}`);
+    return new PostgresSink({ connectionString: inject('postgresUrl'), schema: `${schema}_${at}` });
+  },
+  'parquet files': (at: string) => new FilesSink({ dir: path.join(dir, at) }),
+  'ndjson files': (at: string) => new FilesSink({ dir: path.join(dir, at), format: 'ndjson' }),
+};
+
+/** Which ways a load took, and what it loaded and refused. */
+const outcome = (result: LoadResult) => ({
+  rows: result.rows,
+  rejected: result.rejected,
+  plain: result.plainBecause !== undefined,
+  careful: result.carefulBecause !== undefined,
+});
+
+describe.each(Object.keys(SINKS) as (keyof typeof SINKS)[])(
+  'an export staged as text, into %s',
+  (sinkName) => {
+    it.each(Object.keys(CASES) as Case[])(
+      'loads %s as its gzip loads, the same rows the same way',
+      async (name) => {
+        const { format } = CASES[name];
+        const file = path.join(dir, `${name.replaceAll(' ', '-')}.${format}`);
+        const at = `${sinkName}_${name}`.replaceAll(' ', '_');
+        const load = async (staged: string, exportId: string) => {
+          const sink = await SINKS[sinkName](`${at}_${exportId}`);
+          try {
+            const result = await sink.load({ exportId, kind: 'events', format, file: staged });
+            return { result, digest: await sink.digest('events', exportId) };
+          } finally {
+            if (sink instanceof PostgresSink) await sink.close();
+          }
+        };
+        const fromGzip = await load(`${file}.gz`, 'gz');
+        const fromText = await load(file, 'text');
+        expect(outcome(fromText.result)).toEqual(outcome(fromGzip.result));
+        expect(fromText.result.rows).toBe(name.startsWith('broken') ? ROWS - 1 : ROWS);
+        expect(fromText.digest).toEqual(fromGzip.digest);
+        expect(fromText.digest.count).toBe(fromText.result.rows);
+        // Each way is taken: the sampled read where it can, the plain way after the late field.
+        if (name === 'ndjson') expect(fromText.result.plainBecause).toBeUndefined();
+        if (name === 'late ndjson') expect(fromText.result.plainBecause).toMatch(/evt_late_str/);
+        // Nothing a load wrote beside the staged file stays behind.
+        const beside = (await readdir(dir)).filter((f) => f.startsWith(path.basename(file)));
+        expect(beside.sort()).toEqual([path.basename(file), `${path.basename(file)}.gz`]);
+      },
+      60_000,
+    );
+  },
+);
