@@ -125,6 +125,11 @@ export const envSchema = z.object({
   EXPORT_MAX_SPAN_DAYS: positiveInt(92),
   DOWNLOAD_MAX_BYTES: positiveInt(20 * 1024 ** 3),
   DOWNLOAD_MAX_DECOMPRESSED_BYTES: positiveInt(200 * 1024 ** 3),
+  /**
+   * Stage each export's text for ingest beside its gzip, not the gzip alone: about ten times the
+   * disk until ingest removes both, for an ingest that need not inflate the file again.
+   */
+  STAGE_TEXT: booleanFlag(true),
   PRETTY_LOGS: booleanFlag(false),
 });
 
@@ -160,7 +165,7 @@ export interface FsxConfig {
     rateLimitPerMinute: number;
     maxSpanDays: number;
   };
-  downloads: { maxBytes: number; maxDecompressedBytes: number };
+  downloads: { maxBytes: number; maxDecompressedBytes: number; stageText: boolean };
   webhooks: {
     secret?: string;
     callbackSecret?: string;
@@ -245,6 +250,7 @@ export const configSchema = envSchema
       downloads: {
         maxBytes: env.DOWNLOAD_MAX_BYTES,
         maxDecompressedBytes: env.DOWNLOAD_MAX_DECOMPRESSED_BYTES,
+        stageText: env.STAGE_TEXT,
       },
       workers: {
         concurrency: env.WORKER_CONCURRENCY,

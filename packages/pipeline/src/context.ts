@@ -42,5 +42,10 @@ export interface PipelineDeps {
     maxDownloadRestarts?: number;
   };
   /** Limits on what a download may be. */
-  downloads?: { maxBytes: number; maxDecompressedBytes: number };
+  downloads?: {
+    maxBytes: number;
+    maxDecompressedBytes: number;
+    /** Stage the export's text for ingest, not its gzip (see inflateGzip). @defaultValue true */
+    stageText?: boolean;
+  };
 }

@@ -50,7 +50,7 @@ export {
   tickSchedule,
 } from './schedules.js';
 export { type StageHandler, type StageRun, stageProcessor } from './stage-runner.js';
-export { GzipBombError, StagingStore, verifyGzip } from './staging.js';
+export { GzipBombError, inflateGzip, StagingStore, verifyGzip } from './staging.js';
 export { cancelExport, submitExport } from './submit.js';
 export { createStageWorker, type StageWorkerOptions } from './worker.js';
 export { runWorkerApp } from './worker-app.js';

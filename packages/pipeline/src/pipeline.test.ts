@@ -1,6 +1,7 @@
-import { access, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { createLogger } from '@fsx/logger';
 import { PostgresSink } from '@fsx/sinks';
 import { useTestRedis } from '@fsx/testing';
@@ -11,9 +12,14 @@ import { startPipeline } from './pipeline-test-helpers.js';
 const redis = useTestRedis();
 let p: Awaited<ReturnType<typeof startPipeline>>;
 beforeAll(async () => {
-  p = await startPipeline(redis);
+  // FullStory's burst of 50 with room for the exports here (each costs about four calls).
+  p = await startPipeline(redis, { quota: { burst: 80, perMinute: 2 } });
 });
 afterAll(() => p.stop());
+
+/** What the staging store holds for one export, by name. */
+const stagedFor = async (exportId: string) =>
+  (await readdir(p.config.storage.stagingDir)).filter((f) => f.startsWith(`${exportId}.`)).sort();
 
 const simRows = (searchExportId: string | undefined) => {
   const stats = p.sim.stats.exports[searchExportId as string];
@@ -35,7 +41,51 @@ describe('the pipeline, in process, against the simulator', () => {
       expect(done.download).toBeUndefined();
       expect(await p.digest(type, record.id)).toEqual(simRows(done.searchExportId));
       expect(done.polls).toBeLessThanOrEqual(3);
-      expect(await readdir(p.config.storage.stagingDir)).not.toContain(`${record.id}.${format}.gz`);
+      expect(await stagedFor(record.id)).toEqual([]);
+    },
+  );
+
+  it.each([
+    [true, ['ndjson', 'ndjson.gz'], 'ndjson'],
+    [false, ['ndjson.gz'], 'ndjson.gz'],
+  ])(
+    'stages the export text for ingest (STAGE_TEXT=%s) and removes what it staged after the load',
+    async (stageText, staged, loaded) => {
+      const deps = p.runtime.deps;
+      const [realSink, realDownloads] = [deps.sink, deps.downloads];
+      deps.downloads = { maxBytes: 2 ** 30, maxDecompressedBytes: 2 ** 30, stageText };
+      const seen: { file: string; beside: string[] }[] = [];
+      deps.sink = (name) => {
+        const sink = realSink(name);
+        return {
+          kind: sink.kind,
+          close: () => sink.close(),
+          async load(input) {
+            seen.push({ file: input.file, beside: await stagedFor(input.exportId) });
+            return sink.load(input);
+          },
+        };
+      };
+      try {
+        const day = stageText ? '07' : '08';
+        const { record } = await p.submit({
+          format: 'ndjson',
+          timeRange: { start: `2026-06-${day}T00:00:00Z`, end: `2026-06-${day}T12:00:00Z` },
+        });
+        const done = await p.waitFor(record.id);
+        expect(done).toMatchObject({ state: 'completed', rows: 400 });
+        expect(await p.digest('events', record.id)).toEqual(simRows(done.searchExportId));
+        expect(seen).toEqual([
+          {
+            file: path.join(p.config.storage.stagingDir, `${record.id}.${loaded}`),
+            beside: staged.map((ending) => `${record.id}.${ending}`),
+          },
+        ]);
+        expect(await stagedFor(record.id)).toEqual([]);
+      } finally {
+        deps.sink = realSink;
+        deps.downloads = realDownloads;
+      }
     },
   );
 
@@ -155,15 +205,8 @@ describe('the pipeline, in process, against the simulator', () => {
           sinkName,
         );
         await p.waitFor(record.id, ['cancelled']);
-        const staged = deps.staging.pathFor(record.id, 'json');
         const deadline = Date.now() + 10_000;
-        while (
-          Date.now() < deadline &&
-          (await access(staged).then(
-            () => true,
-            () => false,
-          ))
-        )
+        while (Date.now() < deadline && (await stagedFor(record.id)).length > 0)
           await new Promise((r) => setTimeout(r, 50));
         const after = await deps.store.get(record.id);
         expect(after).toMatchObject({ state: 'cancelled' });
@@ -173,7 +216,7 @@ describe('the pipeline, in process, against the simulator', () => {
         const digest = await (sinkName === 'duckdb' ? p : pg).digest('events', record.id);
         await pg.close();
         expect(digest.count).toBe(0);
-        await expect(access(staged)).rejects.toThrow();
+        expect(await stagedFor(record.id)).toEqual([]);
       } finally {
         deps.sink = realSink;
       }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -6,7 +6,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FullStoryClient } from '@fsx/fullstory';
 import { describe, expect, it } from 'vitest';
-import { GzipBombError, StagingStore, verifyGzip } from './index.js';
+import { GzipBombError, inflateGzip, StagingStore, verifyGzip } from './index.js';
 
 describe('staging and download safety', () => {
   it('stops reading a gzip bomb at the decompressed-size cap', async () => {
@@ -15,6 +15,26 @@ describe('staging and download safety', () => {
     await writeFile(bomb, gzipSync(Buffer.alloc(20 * 1024 * 1024)));
     await expect(verifyGzip(bomb, 1024 * 1024)).rejects.toBeInstanceOf(GzipBombError);
     expect(await verifyGzip(bomb)).toBe(20 * 1024 * 1024);
+  });
+
+  it('stages the text of a whole gzip, and nothing of a bomb or a cut file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-inflate-'));
+    const staging = new StagingStore(dir);
+    const text = Buffer.from('{"IndvId":1}\n'.repeat(50_000));
+    const gz = staging.pathFor('exp-1', 'ndjson');
+    await writeFile(gz, gzipSync(text));
+    const target = staging.textPathFor('exp-1', 'ndjson');
+    expect(target).toBe(path.join(dir, 'exp-1.ndjson'));
+    await expect(inflateGzip(gz, target, text.length - 1)).rejects.toBeInstanceOf(GzipBombError);
+    await writeFile(`${gz}.cut`, gzipSync(text).subarray(0, 1_000));
+    await expect(inflateGzip(`${gz}.cut`, target)).rejects.toThrow(/unexpected end/);
+    // Neither left a partial text behind, under the text's name or beside it.
+    expect((await readdir(dir)).sort()).toEqual(['exp-1.ndjson.gz', 'exp-1.ndjson.gz.cut']);
+    expect(await inflateGzip(gz, target, text.length)).toBe(text.length);
+    expect((await readFile(target)).equals(text)).toBe(true);
+    // Removing the staged text removes its gzip and whatever else a load left beside it.
+    await staging.remove(target);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('removes what a killed load left beside a staged file, and only that', async () => {

@@ -1,7 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createExportGunzip } from '@fsx/sinks';
 
@@ -9,10 +9,21 @@ import { createExportGunzip } from '@fsx/sinks';
 export class StagingStore {
   constructor(readonly dir: string) {}
 
-  /** Named by our export id and format only: a server-given file name never becomes a path. */
+  /**
+   * Where the download lands, gzipped as FullStory sends it. Named by our export id and format
+   * only: a server-given file name never becomes a path.
+   */
   pathFor(exportId: string, format: string): string {
+    return `${this.textPathFor(exportId, format)}.gz`;
+  }
+
+  /**
+   * Where the download stage puts the export's text for ingest (see inflateGzip). Removing it
+   * (`remove`) removes the gzip beside it too.
+   */
+  textPathFor(exportId: string, format: string): string {
     if (!/^[A-Za-z0-9-]+$/.test(exportId)) throw new Error(`unsafe export id ${exportId}`);
-    return path.join(this.dir, `${exportId}.${format}.gz`);
+    return path.join(this.dir, `${exportId}.${format}`);
   }
 
   async prepare(): Promise<void> {
@@ -46,20 +57,41 @@ export async function verifyGzip(
   file: string,
   maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<number> {
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  return inflateInto(file, maxBytes, discard);
+}
+
+/**
+ * verifyGzip, keeping the text at `target`: the sinks' DuckDB then reads text, which spares it
+ * an inflate of its own per pass over the file, slower than Node's (bench/ingest, 1M NDJSON rows
+ * into PostgreSQL: 7.2–8.2 s from the gzip, 6.0–6.8 s from the text). The text is written beside
+ * `target` and renamed into place, so a `target` that exists is whole.
+ */
+export async function inflateGzip(
+  file: string,
+  target: string,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<number> {
+  const partial = `${target}.${process.pid}.inflating`;
+  try {
+    const bytes = await inflateInto(file, maxBytes, createWriteStream(partial, { mode: 0o600 }));
+    await rename(partial, target);
+    return bytes;
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+}
+
+async function inflateInto(file: string, maxBytes: number, out: Writable): Promise<number> {
   let total = 0;
-  await pipeline(
-    createReadStream(file),
-    createExportGunzip(),
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        total += chunk.length;
-        done(
-          total > maxBytes
-            ? new GzipBombError(`decompresses to more than ${maxBytes} bytes`)
-            : null,
-        );
-      },
-    }),
-  );
+  const capped = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      total += chunk.length;
+      if (total > maxBytes) done(new GzipBombError(`decompresses to more than ${maxBytes} bytes`));
+      else done(null, chunk);
+    },
+  });
+  await pipeline(createReadStream(file), createExportGunzip(), capped, out);
   return total;
 }

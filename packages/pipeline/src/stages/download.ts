@@ -2,11 +2,14 @@ import { isFullStoryError, TransientError } from '@fsx/fullstory';
 import type { PipelineDeps } from '../context.js';
 import { ExportFailedError } from '../errors.js';
 import type { StageHandler } from '../stage-runner.js';
-import { GzipBombError, verifyGzip } from '../staging.js';
+import { GzipBombError, inflateGzip, verifyGzip } from '../staging.js';
 
 /**
- * Streams the file into the staging store, resuming a partial file a killed run left behind.
- * An expired URL goes back to fetch for a fresh one; a corrupt gzip is downloaded again.
+ * Streams the file into the staging store, resuming a partial file a killed run left behind, and
+ * stages its text for ingest (unless configured to stage the gzip). The gzip stays beside the
+ * text until ingest removes both, so a second run of this stage resumes a whole file instead of
+ * downloading it again. An expired URL goes back to fetch for a fresh one; a corrupt gzip is
+ * downloaded again.
  */
 export const downloadStage: StageHandler = async (run) => {
   const { record, deps } = run;
@@ -29,8 +32,8 @@ export const downloadStage: StageHandler = async (run) => {
     const result = await run.callFullStory(({ client }) =>
       client.downloadBundle(bundleId, file, { resume: true }),
     );
-    await verifyDownload(file, deps);
-    await run.handoff('ingest', { stagedFile: file, bytes: result.bytes });
+    const staged = await stageDownload(file, deps, record.id, record.spec.format);
+    await run.handoff('ingest', { stagedFile: staged, bytes: result.bytes });
     return;
   }
   if (!record.download) return backToFetch('no download location');
@@ -44,8 +47,8 @@ export const downloadStage: StageHandler = async (run) => {
       resume: true,
       ...(deps.downloads ? { maxBytes: deps.downloads.maxBytes } : {}),
     });
-    await verifyDownload(file, deps);
-    await run.handoff('ingest', { stagedFile: file, bytes: result.bytes });
+    const staged = await stageDownload(file, deps, record.id, record.spec.format);
+    await run.handoff('ingest', { stagedFile: staged, bytes: result.bytes });
   } catch (error) {
     if (isFullStoryError(error, 'fullstory.download_expired')) {
       await deps.staging.remove(file);
@@ -55,14 +58,29 @@ export const downloadStage: StageHandler = async (run) => {
   }
 };
 
-/** A whole gzip within the size cap, or the file is removed (a bomb fails the export; a cut file is retried). */
-async function verifyDownload(file: string, deps: PipelineDeps): Promise<void> {
-  await verifyGzip(file, deps.downloads?.maxDecompressedBytes).catch(async (error: unknown) => {
+/**
+ * Checks the downloaded gzip is whole and within the size cap, staging its text as it goes, and
+ * returns the file ingest loads. A bomb fails the export; a cut file is removed and retried.
+ */
+async function stageDownload(
+  file: string,
+  deps: PipelineDeps,
+  exportId: string,
+  format: string,
+): Promise<string> {
+  const maxBytes = deps.downloads?.maxDecompressedBytes;
+  const text =
+    deps.downloads?.stageText === false ? undefined : deps.staging.textPathFor(exportId, format);
+  try {
+    if (text) await inflateGzip(file, text, maxBytes);
+    else await verifyGzip(file, maxBytes);
+    return text ?? file;
+  } catch (error) {
     await deps.staging.remove(file);
     if (error instanceof GzipBombError)
       throw new ExportFailedError(`download: ${error.message}`, { cause: error });
     throw new TransientError(`download: the file is not a whole gzip (${String(error)})`, {
       cause: error,
     });
-  });
+  }
 }
