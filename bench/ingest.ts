@@ -1,6 +1,6 @@
 // bench/ingest: fsx's ingest into DuckDB, PostgreSQL and Parquet files beside each one's own
-// loader (or writer), on the same gzipped export files, in the same run. Prints rows/s, peak RSS
-// and ratios.
+// loader (or writer), on the same staged export files, in the same run. Prints rows/s, peak RSS
+// and ratios, and what staging each file costs the download stage.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { generateExportFile } from '@fsx/fullstory-sim';
 import { buildScript, buildWorkspace, DIST_CONDITION } from '@fsx/launcher';
+import { inflateGzip, verifyGzip } from '@fsx/pipeline';
 import { providePostgres } from '@fsx/testing';
 import pg from 'pg';
 import { median, table } from './stats.js';
@@ -37,6 +38,11 @@ const window = {
 /** The cached file of `rows` events in `extension`, named for its days unless one. */
 const exportFile = (rows: number, extension: string) =>
   path.join(dir, `events-${rows}${DAYS > 1 ? `-${DAYS}d` : ''}.${extension}`);
+/**
+ * What the loads read, as the download stage stages it: the export's text (`STAGE_TEXT`, the
+ * default) or its gzip. Each loader reads the same file as fsx; psql its CSV text either way.
+ */
+const STAGED = (process.env.BENCH_STAGED ?? 'text') as 'text' | 'gzip';
 const postgres = await providePostgres();
 
 // Every load runs as production runs fsx: built JavaScript under plain Node. Through tsx, its
@@ -124,8 +130,41 @@ async function uncompressedCsv(rows: number): Promise<string> {
   if (!existsSync(csvGz))
     await generateExportFile({ path: csvGz, type: 'events', format: 'csv', rows, window });
   const csvFile = exportFile(rows, 'csv');
-  if (!existsSync(csvFile)) await run('sh', ['-c', `gunzip -c '${csvGz}' > '${csvFile}'`]);
+  if (!existsSync(csvFile)) await inflateGzip(csvGz, csvFile);
   return csvFile;
+}
+
+/** The file the loads read: the gzip, or its text as the download stage stages it (cached). */
+async function staged(gzip: string, rows: number, format: string): Promise<string> {
+  if (STAGED === 'gzip') return gzip;
+  const text = exportFile(rows, format);
+  if (!existsSync(text)) await inflateGzip(gzip, text);
+  return text;
+}
+
+/**
+ * The download stage's check of one gzip, in this process: inflating it to nowhere (STAGE_TEXT
+ * false) against inflating it into the staged text (true), ROUNDS times each, taking turns.
+ */
+async function stagingCost(gzip: string) {
+  const target = `${gzip}.bench-staged`;
+  const seconds = { verify: [] as number[], stage: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const way of round % 2 === 0
+      ? (['verify', 'stage'] as const)
+      : (['stage', 'verify'] as const)) {
+      await settle();
+      const started = performance.now();
+      if (way === 'verify') await verifyGzip(gzip);
+      else await inflateGzip(gzip, target);
+      seconds[way].push((performance.now() - started) / 1000);
+      await rm(target, { force: true });
+    }
+  }
+  return {
+    'verify s': median(seconds.verify).toFixed(2),
+    'verify + stage text s': median(seconds.stage).toFixed(2),
+  };
 }
 
 type Measured = Awaited<ReturnType<typeof child>>;
@@ -166,13 +205,16 @@ async function pair(fsx: Contender, loader: Contender) {
 }
 
 const results: Record<string, string | number>[] = [];
+const staging: Record<string, string | number>[] = [];
 for (const rows of ROWS) {
   for (const format of FORMATS) {
-    const file = exportFile(rows, `${format}.gz`);
-    if (!existsSync(file)) {
-      process.stderr.write(`generating ${file}…\n`);
-      await generateExportFile({ path: file, type: 'events', format, rows, window });
+    const gzip = exportFile(rows, `${format}.gz`);
+    if (!existsSync(gzip)) {
+      process.stderr.write(`generating ${gzip}…\n`);
+      await generateExportFile({ path: gzip, type: 'events', format, rows, window });
     }
+    const file = await staged(gzip, rows, format);
+    staging.push({ rows, format, ...(await stagingCost(gzip)) });
     const row = (sink: string, loader: string, measured: Awaited<ReturnType<typeof pair>>) => ({
       rows,
       ...(DAYS > 1 ? { days: DAYS } : {}),
@@ -230,7 +272,11 @@ for (const rows of ROWS) {
   }
 }
 process.stdout.write(
-  `bench/ingest on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`,
+  `bench/ingest on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, loads read the staged ${STAGED}\n`,
 );
 process.stdout.write(`${table(results)}\n`);
+process.stdout.write(
+  `\nThe download stage's check of each gzip, without and with staging its text:\n`,
+);
+process.stdout.write(`${table(staging)}\n`);
 await postgres.stop();

@@ -314,6 +314,8 @@ export interface ReaderOptions {
    * table's) into one JSON `extras` column, instead of a column each.
    */
   extras?: { columns: ReadonlySet<string> };
+  /** The rows will be read on one DuckDB thread (the PostgreSQL sink's): see readSampled. */
+  oneThread?: boolean;
 }
 
 /**
@@ -338,10 +340,8 @@ async function openFileReader(
     const names = await sampledNames(db, input, options.sample.known);
     const { columns, extra } = typedColumns(input, names, options);
     if (names.length > 0) {
-      const threads = await db.runAndReadAll(`SELECT current_setting('threads') AS n`);
-      const oneThread = Number(threads.getRowObjectsJS()[0]?.n) === 1;
       const asTextBut = options.asText ? extra : undefined;
-      const sampled = await readSampled(input, columns, asTextBut, oneThread);
+      const sampled = await readSampled(input, columns, asTextBut, options.oneThread);
       const reader = { columns, rejects: NO_REJECTS, ...sampled, unread: settled(), sampled: true };
       return gatherExtras(reader, [...extra]);
     }

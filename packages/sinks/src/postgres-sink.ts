@@ -98,13 +98,6 @@ interface RowSource {
 }
 
 /**
- * PostgreSQL's single COPY backend sets the pace: one DuckDB thread keeps up with it (5% off the
- * load's speed in bench/ingest) and holds one set of read buffers instead of two, so the load's
- * peak RSS stays under 256 MB.
- */
-const oneDuckDbThread = (db: DuckDBConnection) => db.run('SET threads = 1');
-
-/**
  * The fast path for a CSV export: the staged file as it is (inflated, if staged gzipped) into
  * COPY, which types it.
  * One pass, and PostgreSQL does the only parse. A row COPY refuses fails the load, and the careful
@@ -129,7 +122,12 @@ function throughDuckDb(db: DuckDBConnection, input: LoadInput, reader: FileReade
   return {
     header: false,
     async fill(startCopy) {
-      await oneDuckDbThread(db); // The careful path prepares its reader on more.
+      // PostgreSQL's single COPY backend sets the pace: one DuckDB thread keeps up with it (5% off
+      // the load's speed in bench/ingest) and holds one set of read buffers instead of two, so
+      // the load's peak RSS stays under 256 MB. Set here, not when DuckDB opens: set before the
+      // sampled read's first query, it added 60-80 MB to the peak (1M NDJSON rows, from text or
+      // gzip).
+      await db.run('SET threads = 1');
       const fifo = `${input.file}.${process.pid}.${randomUUID()}.pg.fifo`;
       try {
         await execFileAsync('mkfifo', ['-m', '600', fifo]);
@@ -211,15 +209,13 @@ export class PostgresSink implements Sink, EventStore {
     settings: DuckDbLoadOptions,
   ): Promise<LoadResult> {
     return withScratchDuckDb(settings, async (db, instance) => {
-      // Before a sampled reader opens, which on one thread reads text beside its witnesses
-      // instead of copying it (readSampled). The plain way's key pass still takes two.
-      if (mode) await oneDuckDbThread(db);
       const extras = this.options.newFields === 'extras';
       const have =
         mode || extras ? new Set((await this.tableColumns(input.kind)).keys()) : new Set<string>();
       const options = {
         careful,
         asText: true,
+        oneThread: true, // See throughDuckDb.
         // The table's own columns are read too, as in the DuckDB sink: a field it knows that
         // this file first sends after its sample then does not throw the one-pass read away.
         ...(mode ? { speculate: { instance, known: fieldColumns(have, extras), mode } } : {}),

@@ -76,7 +76,7 @@ async function stageDownload(
     else await verifyGzip(file, maxBytes);
     return text ?? file;
   } catch (error) {
-    await deps.staging.remove(file);
+    await deps.staging.remove(text ?? file); // The text's name is the gzip's prefix.
     if (error instanceof GzipBombError)
       throw new ExportFailedError(`download: ${error.message}`, { cause: error });
     throw new TransientError(`download: the file is not a whole gzip (${String(error)})`, {
