@@ -215,7 +215,6 @@ export class PostgresSink implements Sink, EventStore {
       const options = {
         careful,
         asText: true,
-        oneThread: true, // See throughDuckDb.
         // The table's own columns are read too, as in the DuckDB sink: a field it knows that
         // this file first sends after its sample then does not throw the one-pass read away.
         ...(mode ? { speculate: { instance, known: fieldColumns(have, extras), mode } } : {}),

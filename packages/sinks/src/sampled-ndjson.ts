@@ -42,22 +42,20 @@ const WITNESS: Record<FieldType, [unknown, unknown]> = {
  * rather than with a DESCRIBE first, which added about 45 MB to the load's peak RSS.
  * `asTextBut`: every value as text, but those (see ReaderOptions.asText).
  *
- * An NDJSON file staged as text takes its witnesses as a file of its own, read first, where DuckDB
- * reads on `oneThread`: that costs nothing there, and spares a copy of the text. On two threads
- * DuckDB read the two files far slower than one (bench's 1M rows into a table: 5.8 s against
- * 3.7 s), so there the text is copied behind the witnesses, as a gzip is.
+ * An NDJSON file staged as text takes its witnesses as a file of its own, read first, as an array
+ * does, rather than a copy of the text behind them: text is read sampled only on one thread (see
+ * speculates), where the second file costs nothing. (On two threads DuckDB read the two files far
+ * slower than one: bench's 1M rows into a table, 5.8 s against 3.7 s.)
  */
 export async function readSampled(
   input: LoadInput,
   columns: { name: string; type: FieldType }[],
   asTextBut: Set<string> | undefined,
-  oneThread = false,
 ): Promise<{ rows: string; dispose(): Promise<void> }> {
   const witness = `fsx_witness_${randomUUID().replaceAll('-', '')}`;
   const array = input.format === 'json';
-  const gzipped = isGzipped(input.file);
-  const apart = array || (!gzipped && oneThread);
-  const written = `${input.file}.${process.pid}.${witness}.${array ? 'json' : 'ndjson'}${!apart && gzipped ? '.gz' : ''}`;
+  const apart = array || !isGzipped(input.file);
+  const written = `${input.file}.${process.pid}.${witness}.${array ? 'json' : 'ndjson'}${apart ? '' : '.gz'}`;
   const dispose = () => rm(written, { force: true });
   const asText = (name: string) => asTextBut !== undefined && !asTextBut.has(name);
   const witnessed = columns.map((c) => ({ ...c, type: witnessType(c.type, asText(c.name)) }));
@@ -67,9 +65,9 @@ export async function readSampled(
     // stream: its witnesses are a file of their own, read first. DuckDB reads an array on one
     // thread per file anyway, so the load loses no parallelism, as NDJSON would.
     const lines = `${first}\n${second}\n`;
-    if (apart) await writeFile(written, array ? `[${first},${second}]` : lines, WRITE_NEW);
-    else
-      await writeWitnessedCopy(input.file, written, gzipped ? gzipSync(lines) : Buffer.from(lines));
+    const text = array ? `[${first},${second}]` : lines;
+    if (apart) await writeFile(written, text, { flag: 'wx', mode: 0o600 });
+    else await writeWitnessedCopy(input.file, written, lines);
   } catch (error) {
     await dispose();
     throw error;
@@ -106,16 +104,14 @@ function witnessRows(witness: string, columns: { name: string; type: FieldType }
   );
 }
 
-const WRITE_NEW = { flag: 'wx', mode: 0o600 } as const;
-
 /**
- * `file` with the witness rows first: for a gzip, as one more gzip member before the file's own.
- * Copied through one buffer: a stream's fresh buffer per chunk added 35 MB to the load's peak RSS.
+ * `file` with the witness rows first, as one more gzip member before the file's own. Copied
+ * through one buffer: a stream's fresh buffer per chunk added 35 MB to the load's peak RSS.
  */
-async function writeWitnessedCopy(file: string, copy: string, witnesses: Buffer): Promise<void> {
-  const out = await open(copy, WRITE_NEW.flag, WRITE_NEW.mode);
+async function writeWitnessedCopy(file: string, copy: string, witnessLines: string): Promise<void> {
+  const out = await open(copy, 'wx', 0o600);
   try {
-    await writeAll(out, witnesses);
+    await writeAll(out, gzipSync(witnessLines));
     const from = await open(file, 'r');
     try {
       const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);

@@ -82,11 +82,13 @@ const SINKS = {
   'ndjson files': (at: string) => new FilesSink({ dir: path.join(dir, at), format: 'ndjson' }),
 };
 
-/** Which ways a load took, and what it loaded and refused. */
+/**
+ * What a load loaded and refused, and whether it went careful. (Whether it speculated may differ:
+ * NDJSON text on two DuckDB threads goes the plain way from the start, see speculates.)
+ */
 const outcome = (result: LoadResult) => ({
   rows: result.rows,
   rejected: result.rejected,
-  plain: result.plainBecause !== undefined,
   careful: result.carefulBecause !== undefined,
 });
 
@@ -114,9 +116,15 @@ describe.each(Object.keys(SINKS) as (keyof typeof SINKS)[])(
         expect(fromText.result.rows).toBe(name.startsWith('broken') ? ROWS - 1 : ROWS);
         expect(fromText.digest).toEqual(fromGzip.digest);
         expect(fromText.digest.count).toBe(fromText.result.rows);
-        // Each way is taken: the sampled read where it can, the plain way after the late field.
+        // The gzip's sampled read missed the late field and went the plain way. Text is read
+        // sampled on one thread only (see speculates), and then misses it too; either way it
+        // has the field (the digests match).
+        const sampledText = sinkName === 'postgres' || sinkName === 'duckdb on one thread';
+        if (name === 'late ndjson') {
+          expect(fromGzip.result.plainBecause).toMatch(/evt_late_str/);
+          expect(fromText.result.plainBecause !== undefined).toBe(sampledText);
+        }
         if (name === 'ndjson') expect(fromText.result.plainBecause).toBeUndefined();
-        if (name === 'late ndjson') expect(fromText.result.plainBecause).toMatch(/evt_late_str/);
         // Nothing a load wrote beside the staged file stays behind.
         const beside = (await readdir(dir)).filter((f) => f.startsWith(path.basename(file)));
         expect(beside.sort()).toEqual([path.basename(file), `${path.basename(file)}.gz`]);
