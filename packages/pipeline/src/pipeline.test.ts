@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createLogger } from '@fsx/logger';
-import { PostgresSink } from '@fsx/sinks';
+import { type LoadInput, PostgresSink } from '@fsx/sinks';
 import { useTestRedis } from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelExport, createCallbackWorker, publicView, signCallback } from './index.js';
@@ -20,6 +20,26 @@ afterAll(() => p.stop());
 /** What the staging store holds for one export, by name. */
 const stagedFor = async (exportId: string) =>
   (await readdir(p.config.storage.stagingDir)).filter((f) => f.startsWith(`${exportId}.`)).sort();
+
+/** Runs `before` ahead of each load into the pipeline's sinks, until the returned function. */
+function beforeEachLoad(before: (input: LoadInput) => Promise<void>): () => void {
+  const deps = p.runtime.deps;
+  const realSink = deps.sink;
+  deps.sink = (name) => {
+    const sink = realSink(name);
+    return {
+      kind: sink.kind,
+      close: () => sink.close(),
+      async load(input) {
+        await before(input);
+        return sink.load(input);
+      },
+    };
+  };
+  return () => {
+    deps.sink = realSink;
+  };
+}
 
 const simRows = (searchExportId: string | undefined) => {
   const stats = p.sim.stats.exports[searchExportId as string];
@@ -52,20 +72,12 @@ describe('the pipeline, in process, against the simulator', () => {
     'stages the export text for ingest (STAGE_TEXT=%s) and removes what it staged after the load',
     async (stageText, staged, loaded) => {
       const deps = p.runtime.deps;
-      const [realSink, realDownloads] = [deps.sink, deps.downloads];
+      const realDownloads = deps.downloads;
       deps.downloads = { maxBytes: 2 ** 30, maxDecompressedBytes: 2 ** 30, stageText };
       const seen: { file: string; beside: string[] }[] = [];
-      deps.sink = (name) => {
-        const sink = realSink(name);
-        return {
-          kind: sink.kind,
-          close: () => sink.close(),
-          async load(input) {
-            seen.push({ file: input.file, beside: await stagedFor(input.exportId) });
-            return sink.load(input);
-          },
-        };
-      };
+      const restoreSink = beforeEachLoad(async (input) => {
+        seen.push({ file: input.file, beside: await stagedFor(input.exportId) });
+      });
       try {
         const day = stageText ? '07' : '08';
         const { record } = await p.submit({
@@ -83,7 +95,7 @@ describe('the pipeline, in process, against the simulator', () => {
         ]);
         expect(await stagedFor(record.id)).toEqual([]);
       } finally {
-        deps.sink = realSink;
+        restoreSink();
         deps.downloads = realDownloads;
       }
     },
@@ -182,22 +194,13 @@ describe('the pipeline, in process, against the simulator', () => {
     'rolls back a %s load whose export is cancelled while it runs',
     async (sinkName) => {
       const deps = p.runtime.deps;
-      const realSink = deps.sink;
       let loads = 0;
       // The export is cancelled once its ingest has started: the load runs to its commit, then
       // finds the export ended.
-      deps.sink = (name) => {
-        const sink = realSink(name);
-        return {
-          kind: sink.kind,
-          close: () => sink.close(),
-          async load(input) {
-            loads += 1;
-            await cancelExport(deps.store, deps.queues, input.exportId);
-            return sink.load(input);
-          },
-        };
-      };
+      const restoreSink = beforeEachLoad(async (input) => {
+        loads += 1;
+        await cancelExport(deps.store, deps.queues, input.exportId);
+      });
       try {
         const { record } = await p.submit(
           { timeRange: { start: '2026-06-03T00:00:00Z', end: '2026-06-04T00:00:00Z' } },
@@ -218,7 +221,7 @@ describe('the pipeline, in process, against the simulator', () => {
         expect(digest.count).toBe(0);
         expect(await stagedFor(record.id)).toEqual([]);
       } finally {
-        deps.sink = realSink;
+        restoreSink();
       }
     },
   );
