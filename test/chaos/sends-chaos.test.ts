@@ -1,7 +1,10 @@
 // Users and events into FullStory while worker-send is killed (-9) again and again, FullStory
 // answers 429s and fails batched items: every item must arrive exactly once.
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type LaunchedSystem, launchSystem } from '@fsx/launcher';
+import { createQueue } from '@fsx/queues';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findFreePort, http, OUTPUT_DIR, tempDataDir, useToken } from '../system-helpers.js';
 
@@ -9,7 +12,8 @@ const TOKEN = 'chaos-token-0123456789abcdef';
 useToken(TOKEN);
 const USERS = 5_000;
 const EVENTS = 20_000;
-const BUDGET_MS = 180_000;
+const BUDGET_MS = Number(process.env.SENDS_CHAOS_BUDGET_MS ?? 180_000);
+const PREFIX = `{sends-chaos-${process.pid}}`;
 let system: LaunchedSystem;
 
 beforeAll(async () => {
@@ -21,7 +25,7 @@ beforeAll(async () => {
     env: {
       PATH: process.env.PATH,
       REDIS_URL: inject('redisUrl'),
-      QUEUE_PREFIX: `{sends-chaos-${process.pid}}`,
+      QUEUE_PREFIX: PREFIX,
       INTAKE_API_TOKENS: TOKEN,
       INTAKE_RATE_LIMIT_PER_MINUTE: '100000',
       LOG_LEVEL: 'info',
@@ -46,6 +50,79 @@ beforeAll(async () => {
 afterAll(() => system?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const rank = (state?: string) =>
+  ['failed', 'completed', 'waiting', 'delayed', 'active'].indexOf(state ?? '');
+
+/**
+ * Where unsettled items are when the budget runs out: the send queue's jobs, every open batch
+ * with its job's state, and what is still queued. Written to test-output so a red CI explains
+ * itself instead of saying only "pending".
+ */
+async function whereArePending(pendingSends: string[]) {
+  const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+  const queue = createQueue('send', redis, PREFIX, {});
+  try {
+    const batchKeys: string[] = [];
+    for await (const keys of redis.scanStream({ match: `${PREFIX}:sendbatch:*`, count: 1000 }))
+      batchKeys.push(...(keys as string[]));
+    const openBatches = [];
+    for (const key of batchKeys) {
+      const batch = await redis.hgetall(key);
+      if (batch.state === 'settled') continue;
+      const id = key.slice(`${PREFIX}:sendbatch:`.length);
+      const job = await queue.getJob(`batch.${id}`);
+      const refs = JSON.parse(batch.refs ?? '[]') as string[];
+      openBatches.push({
+        id,
+        ...batch,
+        createdAt: batch.createdAt ?? '',
+        refs: refs.length,
+        pendingSendsHere: pendingSends.filter((s) => refs.some((r) => r.startsWith(`${s}|`)))
+          .length,
+        job: job
+          ? {
+              state: await job.getState(),
+              attemptsMade: job.attemptsMade,
+              failedReason: job.failedReason,
+              runAt: new Date(job.timestamp + (job.delay ?? 0)).toISOString(),
+            }
+          : null,
+      });
+    }
+    const byJobState: Record<string, number> = {};
+    for (const batch of openBatches) {
+      const state = batch.job?.state ?? 'no job';
+      byJobState[state] = (byJobState[state] ?? 0) + 1;
+    }
+    const queued: Record<string, number> = {};
+    for await (const keys of redis.scanStream({ match: `${PREFIX}:sendq:*`, count: 1000 }))
+      for (const key of keys as string[]) queued[key] = await redis.llen(key);
+    const report = {
+      at: new Date().toISOString(),
+      pendingSends: pendingSends.length,
+      jobCounts: await queue.getJobCounts(),
+      schedulers: await queue.getJobSchedulers(),
+      queued,
+      openBatchesByJobState: byJobState,
+      // The strangest first: a batch no job will run, then failed ones, then the longest waiting.
+      openBatches: openBatches
+        .sort(
+          (a, b) =>
+            rank(a.job?.state) - rank(b.job?.state) || a.createdAt.localeCompare(b.createdAt),
+        )
+        .slice(0, 40),
+    };
+    await writeFile(
+      path.join(OUTPUT_DIR, 'sends-chaos-stuck.json'),
+      JSON.stringify(report, null, 2),
+    );
+    return report;
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
 
 describe('sends under chaos', () => {
   it(
@@ -93,6 +170,10 @@ describe('sends under chaos', () => {
         for (const { id, view } of views) if (view.pending === 0) settled.add(id);
         done = kills > 8 && settled.size === USERS / 250 + EVENTS / 10;
       }
+      if (!done) {
+        const report = await whereArePending(ids.filter((id) => !settled.has(id)));
+        process.stdout.write(`\nsends chaos, still pending:\n${JSON.stringify(report, null, 2)}\n`);
+      }
       expect(done, `sends still pending after ${BUDGET_MS} ms`).toBe(true);
       expect(kills).toBeGreaterThan(8);
 
@@ -109,8 +190,11 @@ describe('sends under chaos', () => {
         .sort((a: number, b: number) => a - b);
       expect(seqs).toEqual(Array.from({ length: EVENTS }, (_, i) => i));
       const stats = (await http('GET', `${system.simulatorUrl}/__sim/stats`)).json;
+      const calls = Object.values(stats.requests as Record<string, Record<string, number>>)
+        .flatMap((byStatus) => Object.values(byStatus))
+        .reduce((a, b) => a + b, 0);
       process.stdout.write(
-        `\nsends chaos: ${kills} kills, faults ${JSON.stringify(stats.faults)}, ${Math.round((Date.now() - started) / 1000)} s\n`,
+        `\nsends chaos: ${kills} kills, ${calls} calls, ${stats.rateLimited} over quota, faults ${JSON.stringify(stats.faults)}, ${Math.round((Date.now() - started) / 1000)} s\n`,
       );
     },
     BUDGET_MS + 120_000,

@@ -179,26 +179,30 @@ export class FullStoryServerClient {
     return { ...status.job, imports: status.imports, errors: status.errors };
   }
 
-  /** Every failed request of a finished batch, page by page; `beforePage` can take a token. */
+  /**
+   * Every failed request of a finished batch, page by page. Each page's call goes through
+   * `callPage`, where a caller can take a rate-limit token and handle a 429 as it does any call.
+   */
   async listBatchErrors(
     kind: BatchKind,
     jobId: string,
-    beforePage: () => Promise<void> = async () => {},
+    callPage: <T>(call: () => Promise<T>) => Promise<T> = (call) => call(),
   ): Promise<BatchItemError[]> {
     const all: BatchItemError[] = [];
     let pageToken: string | undefined;
     do {
-      await beforePage();
-      const page = await apiRequest(
-        this.http,
-        {
-          method: 'GET',
-          path: `/v2/${kind}/batch/${encodeURIComponent(jobId)}/errors`,
-          query: { page_token: pageToken, page_size: 1000 },
-          what: `errors of batch import ${jobId}`,
-          acceptedMeansNotReady: true,
-        },
-        batchErrorPageSchema,
+      const page = await callPage(() =>
+        apiRequest(
+          this.http,
+          {
+            method: 'GET',
+            path: `/v2/${kind}/batch/${encodeURIComponent(jobId)}/errors`,
+            query: { page_token: pageToken, page_size: 1000 },
+            what: `errors of batch import ${jobId}`,
+            acceptedMeansNotReady: true,
+          },
+          batchErrorPageSchema,
+        ),
       );
       for (const e of page.results)
         all.push({

@@ -4,7 +4,7 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import type { SendDeps } from './context.js';
 import type { SendKind } from './items.js';
 import { record, unsettledItems } from './outcomes.js';
-import { enqueueBatch, flushId, type SendJob, sendJobSchema } from './queue.js';
+import { batchJobId, enqueueBatch, flushId, type SendJob, sendJobSchema } from './queue.js';
 import { sendAsImport } from './send-import.js';
 import { sendSingly } from './send-singly.js';
 
@@ -31,11 +31,43 @@ async function flush(
   }
 }
 
-/** Flushes every non-empty queue; batch ids come from the sweep's own (unique) job id. */
+/** How many open batches one sweep checks on, oldest first. */
+const SWEEP_BATCHES = 1_000;
+
+/**
+ * Flushes every queue, then sees that each open batch has a job that will settle it. Batch ids
+ * come from the sweep's own (unique) job id. No queue is skipped for being empty: a sweep run
+ * again after a crash must find, and enqueue, the batches it took before.
+ */
 async function sweep(deps: SendDeps, jobId: string): Promise<void> {
-  for (const [n, queue] of (await deps.store.pendingQueues()).entries()) {
-    if ((await deps.store.pendingCount(queue.credential, queue.kind)) === 0) continue;
+  for (const [n, queue] of (await deps.store.pendingQueues()).entries())
     await flush(deps, `sweep-${jobId.replace(/[^\w-]/g, '-')}-${n}`, queue);
+  await reconcileBatches(deps);
+}
+
+/**
+ * Open batches no job will settle: one whose job was never added (its flush died between taking
+ * the items and enqueueing it, and never ran again) is enqueued; one whose job failed before its
+ * items were (stalled past the limit in a process that then died) fails them with the reason.
+ */
+async function reconcileBatches(deps: SendDeps): Promise<void> {
+  for (const batchId of await deps.store.openBatchIds(SWEEP_BATCHES)) {
+    const batch = await deps.store.getBatch(batchId);
+    if (!batch || batch.state === 'settled') {
+      await deps.store.forgetOpenBatch(batchId);
+      continue;
+    }
+    const job = await deps.queue.getJob(batchJobId(batchId));
+    if (!job) {
+      deps.logger.warn({ batchId }, 'open batch without a job; enqueueing it');
+      await enqueueBatch(deps.queue, batchId);
+    } else if (await job.isFailed()) {
+      deps.logger.warn(
+        { batchId, reason: job.failedReason },
+        'failed batch left open; failing its items',
+      );
+      await failBatch(deps, batchId, new Error(job.failedReason));
+    }
   }
 }
 

@@ -74,6 +74,9 @@ export async function scheduleSweep(queue: Queue<SendJob>, everyMs: number): Pro
   );
 }
 
+/** The job of batch `batchId`: one per batch, so enqueueing it again adds nothing. */
+export const batchJobId = (batchId: string) => `batch.${batchId}`;
+
 export async function enqueueBatch(
   queue: Queue<SendJob>,
   batchId: string,
@@ -82,6 +85,6 @@ export async function enqueueBatch(
   await queue.add(
     'batch',
     { type: 'batch', batchId },
-    { jobId: `batch.${batchId}`, ...(delayMs > 0 ? { delay: delayMs } : {}) },
+    { jobId: batchJobId(batchId), ...(delayMs > 0 ? { delay: delayMs } : {}) },
   );
 }

@@ -5,7 +5,7 @@ import { EXPIRED_ITEM, record, unsettledItems } from './outcomes.js';
 import { enqueueBatch } from './queue.js';
 import { sendEach, sendSingly } from './send-singly.js';
 import type { Batch, ItemFailure, ItemRef } from './send-store.js';
-import { callServer, takeServerToken } from './server-call.js';
+import { callServer } from './server-call.js';
 import { stableJson } from './stable-json.js';
 
 /** When to look at a batch import again: sooner for small ones, backing off while it runs. */
@@ -89,7 +89,7 @@ export async function sendAsImport(deps: SendDeps, batch: Batch): Promise<void> 
   }
   const errors =
     status.errors > 0
-      ? await client.listBatchErrors(batch.kind, importId, () => takeServerToken(deps, apiKey))
+      ? await client.listBatchErrors(batch.kind, importId, (call) => callServer(deps, apiKey, call))
       : [];
   const { failed, unmatched } = matchErrors(errors, sent);
   if (unmatched > 0)

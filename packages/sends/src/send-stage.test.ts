@@ -1,6 +1,10 @@
+import { WaitSignal } from '@fsx/pipeline';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { enqueueBatch } from './queue.js';
+import { enqueueBatch, SEND_QUEUE } from './queue.js';
+import { sendAsImport } from './send-import.js';
 import { startSendStage } from './send-test-helpers.js';
+import { serverBucket } from './server-call.js';
 
 const users = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => ({
@@ -122,6 +126,117 @@ describe('send stage', () => {
     await queue.add('sweep', { type: 'sweep' }, { jobId: 'sweep-test-1' });
     expect(await finished(id)).toMatchObject({ state: 'completed', sent: 3 });
     expect((await stored()).users.filter((u) => u.uid?.startsWith('u90'))).toHaveLength(3);
+  });
+
+  it('a sweep enqueues a batch whose flush died before enqueueing it', async () => {
+    const { deps, queue, finished, stored } = await startSendStage();
+    const { id } = await deps.store.create({
+      kind: 'users',
+      credential: 'default',
+      items: users(4, 7000),
+    });
+    // The flush took the items and died: nothing is queued, and no job names the batch.
+    expect(
+      await deps.store.takeBatch('orphan.0', {
+        credential: 'default',
+        kind: 'users',
+        max: 500,
+        importThreshold: 10,
+      }),
+    ).toBe(4);
+    expect(await deps.store.pendingCount('default', 'users')).toBe(0);
+    await queue.add('sweep', { type: 'sweep' }, { jobId: 'sweep-orphan' });
+    expect(await finished(id)).toMatchObject({ state: 'completed', sent: 4 });
+    expect((await stored()).users.filter((u) => u.uid?.startsWith('u700'))).toHaveLength(4);
+    expect(await deps.store.openBatchIds(10)).toEqual([]);
+  });
+
+  it('a sweep fails the items of a batch whose job failed without recording them', async () => {
+    const { deps, queue, worker, finished, redis } = await startSendStage();
+    const { id } = await deps.store.create({
+      kind: 'events',
+      credential: 'default',
+      items: [{ name: 'Lost' }, { name: 'Lost' }],
+    });
+    await deps.store.takeBatch('dead.0', {
+      credential: 'default',
+      kind: 'events',
+      max: 500,
+      importThreshold: 10,
+    });
+    // The stage's worker stands aside; another takes the batch's job and fails it, as BullMQ does
+    // a job stalled past its limit, and (a process killed then) records nothing.
+    await worker.pause();
+    await enqueueBatch(queue, 'dead.0');
+    const taker = new Worker(SEND_QUEUE, null, {
+      connection: redis.connect({ maxRetriesPerRequest: null }),
+      prefix: redis.prefix,
+    });
+    const job = await taker.getNextJob('taker');
+    expect(job?.id).toBe('batch.dead.0');
+    await job!.moveToFailed(
+      new UnrecoverableError('job stalled more than allowable limit'),
+      'taker',
+    );
+    await taker.close();
+    expect((await deps.store.view(id))?.pending).toBe(2);
+    worker.resume();
+    await queue.add('sweep', { type: 'sweep' }, { jobId: 'sweep-dead' });
+    const view = await finished(id);
+    expect(view).toMatchObject({ state: 'failed', failed: 2 });
+    expect(view.failures.map((f) => f.message)).toEqual(
+      Array(2).fill('job stalled more than allowable limit'),
+    );
+    expect(await deps.store.openBatchIds(10)).toEqual([]);
+  });
+
+  it('a 429 on the error listing holds every process back and costs the batch no try', async () => {
+    const { deps, sim, worker, queue, finished } = await startSendStage();
+    await worker.pause();
+    const { id } = await deps.store.create({
+      kind: 'events',
+      credential: 'default',
+      items: Array.from({ length: 12 }, (_, i) => ({ name: 'Listed', properties: { i } })),
+    });
+    await deps.store.takeBatch('listing.0', {
+      credential: 'default',
+      kind: 'events',
+      max: 500,
+      importThreshold: 10,
+    });
+    sim.injectFault('batch_item_error', 2, 'server');
+    const { client, apiKey } = deps.server('default');
+    deps.server = () => ({ client, apiKey });
+    await expect(sendAsImport(deps, (await deps.store.getBatch('listing.0'))!)).rejects.toThrow(
+      WaitSignal,
+    );
+    // FullStory answers the status, then 429s the listing of the failed items that follows it.
+    const status = client.getBatchImport.bind(client);
+    client.getBatchImport = async (...args) => {
+      const answer = await status(...args);
+      if (answer.status !== 'PROCESSING') {
+        sim.injectFault('rate_limited', 1, 'server');
+        client.getBatchImport = status;
+      }
+      return answer;
+    };
+    let signal: unknown;
+    for (
+      let polls = 0;
+      polls < 20 && !(signal instanceof WaitSignal && /429/.test(signal.reason));
+      polls++
+    ) {
+      await new Promise((r) => setTimeout(r, 150));
+      signal = await sendAsImport(deps, (await deps.store.getBatch('listing.0'))!).catch((e) => e);
+    }
+    expect(signal).toBeInstanceOf(WaitSignal);
+    expect((signal as WaitSignal).reason).toBe('FullStory answered 429');
+    expect((await deps.limiter.acquire(serverBucket(apiKey))).granted).toBe(false);
+    worker.resume();
+    await enqueueBatch(queue, 'listing.0');
+    expect(await finished(id)).toMatchObject({ state: 'completed', sent: 12 });
+    // No failed run: a try spent would have left its stack trace.
+    expect((await queue.getJob('batch.listing.0'))?.stacktrace).toEqual([]);
   });
 
   it('updates by FullStory id go singly, and a uid once set cannot change', async () => {

@@ -13,9 +13,9 @@ import type { SendKind } from './items.js';
 const script = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8');
 const SCRIPTS = {
   fsxCreateSend: { keys: 7, lua: script('create-send') },
-  fsxTakeBatch: { keys: 2, lua: script('take-batch') },
+  fsxTakeBatch: { keys: 3, lua: script('take-batch') },
   fsxRecordOutcomes: { keys: 4, lua: script('record-outcomes') },
-  fsxCreateBatch: { keys: 1, lua: script('create-batch') },
+  fsxCreateBatch: { keys: 2, lua: script('create-batch') },
 } as const;
 type Scripts = { [K in keyof typeof SCRIPTS]: (...args: (string | number)[]) => Promise<unknown> };
 
@@ -113,6 +113,10 @@ export class SendStore {
   private batchKey(id: string) {
     return this.key('sendbatch', id);
   }
+  /** Batches not yet settled, by when they were made: what a sweep checks on. */
+  private get openBatchesKey() {
+    return this.key('sendbatch-open');
+  }
 
   /**
    * Records a send and queues its items atomically. A repeated idempotency key returns the first
@@ -177,15 +181,19 @@ export class SendStore {
     batchId: string,
     input: { credential: string; kind: SendKind; max: number; importThreshold: number },
   ): Promise<number> {
+    const now = new Date();
     return Number(
       await this.redis.fsxTakeBatch(
         this.pendingKey(input.credential, input.kind),
         this.batchKey(batchId),
+        this.openBatchesKey,
         input.max,
         input.kind,
         input.credential,
-        new Date().toISOString(),
+        now.toISOString(),
         input.importThreshold,
+        now.getTime(),
+        batchId,
       ),
     );
   }
@@ -195,15 +203,19 @@ export class SendStore {
     batchId: string,
     batch: Pick<Batch, 'kind' | 'credential' | 'refs' | 'mode' | 'attempt'>,
   ): Promise<boolean> {
+    const now = new Date();
     const made = await this.redis.fsxCreateBatch(
       this.batchKey(batchId),
+      this.openBatchesKey,
       batch.kind,
       batch.credential,
-      new Date().toISOString(),
+      now.toISOString(),
       JSON.stringify(batch.refs.map(formatRef)),
       batch.refs.length,
       batch.mode,
       batch.attempt,
+      now.getTime(),
+      batchId,
     );
     return Number(made) === 1;
   }
@@ -228,8 +240,27 @@ export class SendStore {
     batchId: string,
     patch: Partial<Pick<Batch, 'mode' | 'state' | 'importId' | 'polls'>>,
   ): Promise<void> {
-    await this.redis.hset(this.batchKey(batchId), patch as Record<string, string | number>);
-    if (patch.state === 'settled') await this.redis.expire(this.batchKey(batchId), FINISHED_TTL_S);
+    const key = this.batchKey(batchId);
+    if (patch.state !== 'settled') {
+      await this.redis.hset(key, patch as Record<string, string | number>);
+      return;
+    }
+    await this.redis
+      .multi()
+      .hset(key, patch as Record<string, string | number>)
+      .expire(key, FINISHED_TTL_S)
+      .zrem(this.openBatchesKey, batchId)
+      .exec();
+  }
+
+  /** The oldest `limit` batches not yet settled (their ids). */
+  openBatchIds(limit: number): Promise<string[]> {
+    return this.redis.zrange(this.openBatchesKey, 0, limit - 1);
+  }
+
+  /** Drops a batch from the open ones (it is settled, or its record expired). */
+  async forgetOpenBatch(batchId: string): Promise<void> {
+    await this.redis.zrem(this.openBatchesKey, batchId);
   }
 
   /** The items of `refs`, in order; an item whose send expired comes back undefined. */

@@ -92,5 +92,5 @@ export async function startSendStage(
     return dump[API_KEY] as { users: any[]; events: any[] };
   }
 
-  return { sim, deps, queue, submit, finished, stored, redis };
+  return { sim, deps, queue, worker, submit, finished, stored, redis };
 }

@@ -5,12 +5,8 @@ import type { SendDeps } from './context.js';
 /** The limiter's bucket for a key's server-API quota, apart from its export-API bucket. */
 export const serverBucket = (apiKey: string) => `server-api\n${apiKey}`;
 
-/**
- * One server-API call under the shared limiter: no token is a WaitSignal (the job is delayed), and
- * a 429 holds back every process until Retry-After.
- */
 /** Takes a server-API token for `apiKey`, or throws a WaitSignal for when one will be free. */
-export async function takeServerToken(deps: SendDeps, apiKey: string): Promise<void> {
+async function takeServerToken(deps: SendDeps, apiKey: string): Promise<void> {
   const acquired = await deps.limiter.acquire(serverBucket(apiKey));
   if (!acquired.granted) {
     deps.metrics?.count('fsx_limiter_waits_total', { stage: 'send' });
@@ -18,6 +14,10 @@ export async function takeServerToken(deps: SendDeps, apiKey: string): Promise<v
   }
 }
 
+/**
+ * One server-API call under the shared limiter: no token is a WaitSignal (the job is delayed), and
+ * a 429 holds back every process until Retry-After.
+ */
 export async function callServer<T>(
   deps: SendDeps,
   apiKey: string,
