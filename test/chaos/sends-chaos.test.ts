@@ -51,6 +51,15 @@ afterAll(() => system?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Server-API calls the simulator answered so far, and its 429s beyond the injected ones. */
+async function simCalls() {
+  const stats = (await http('GET', `${system.simulatorUrl}/__sim/stats`)).json;
+  const calls = Object.values(stats.requests as Record<string, Record<string, number>>)
+    .flatMap((byStatus) => Object.values(byStatus))
+    .reduce((a, b) => a + b, 0);
+  return { calls, overQuota: stats.rateLimited - stats.faults.rate_limited, faults: stats.faults };
+}
+
 const rank = (state?: string) =>
   ['failed', 'completed', 'waiting', 'delayed', 'active'].indexOf(state ?? '');
 
@@ -59,7 +68,7 @@ const rank = (state?: string) =>
  * with its job's state, and what is still queued. Written to test-output so a red CI explains
  * itself instead of saying only "pending".
  */
-async function whereArePending(pendingSends: string[]) {
+async function whereArePending(pendingSends: string[], timeline: string[]) {
   const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
   const queue = createQueue('send', redis, PREFIX, {});
   try {
@@ -101,6 +110,7 @@ async function whereArePending(pendingSends: string[]) {
     const report = {
       at: new Date().toISOString(),
       pendingSends: pendingSends.length,
+      timeline,
       jobCounts: await queue.getJobCounts(),
       schedulers: await queue.getJobSchedulers(),
       queued,
@@ -152,6 +162,8 @@ describe('sends under chaos', () => {
       let kills = 0;
       let done = false;
       const settled = new Set<string>();
+      // Seconds, server-API calls so far, sends settled of those posted: where the time went.
+      const timeline: string[] = [];
       while (Date.now() - started < BUDGET_MS && !done) {
         await sleep(2_000 + Math.random() * 2_000);
         await system.sendWorker.kill();
@@ -169,9 +181,16 @@ describe('sends under chaos', () => {
         );
         for (const { id, view } of views) if (view.pending === 0) settled.add(id);
         done = kills > 8 && settled.size === USERS / 250 + EVENTS / 10;
+        const { calls } = await simCalls();
+        timeline.push(
+          `${Math.round((Date.now() - started) / 1000)}s ${calls}c ${settled.size}/${ids.length}`,
+        );
       }
       if (!done) {
-        const report = await whereArePending(ids.filter((id) => !settled.has(id)));
+        const report = await whereArePending(
+          ids.filter((id) => !settled.has(id)),
+          timeline,
+        );
         process.stdout.write(`\nsends chaos, still pending:\n${JSON.stringify(report, null, 2)}\n`);
       }
       expect(done, `sends still pending after ${BUDGET_MS} ms`).toBe(true);
@@ -189,12 +208,9 @@ describe('sends under chaos', () => {
         .map((e: any) => e.properties.seq)
         .sort((a: number, b: number) => a - b);
       expect(seqs).toEqual(Array.from({ length: EVENTS }, (_, i) => i));
-      const stats = (await http('GET', `${system.simulatorUrl}/__sim/stats`)).json;
-      const calls = Object.values(stats.requests as Record<string, Record<string, number>>)
-        .flatMap((byStatus) => Object.values(byStatus))
-        .reduce((a, b) => a + b, 0);
+      const { calls, overQuota, faults } = await simCalls();
       process.stdout.write(
-        `\nsends chaos: ${kills} kills, ${calls} calls, ${stats.rateLimited} over quota, faults ${JSON.stringify(stats.faults)}, ${Math.round((Date.now() - started) / 1000)} s\n`,
+        `\nsends chaos: ${kills} kills, ${calls} calls, ${overQuota} over quota, faults ${JSON.stringify(faults)}, ${Math.round((Date.now() - started) / 1000)} s\n  ${timeline.join(', ')}\n`,
       );
     },
     BUDGET_MS + 120_000,
