@@ -21,12 +21,15 @@ import {
   whyRefused,
 } from './sink.js';
 import {
+  castStrictly,
   DUCKDB_TYPES,
   type DuckDbLoadOptions,
   feedsTwoReaders,
+  fitsType,
   ident,
   literal,
   onOneThread,
+  STRICT_TYPES,
 } from './sql.js';
 
 export interface FileColumn {
@@ -178,7 +181,9 @@ const jsonPath = (name: string) => literal(`$."${name.replaceAll('"', '\\"')}"`)
  */
 function lineChecks(input: LoadInput, columns: FileColumn[]) {
   const structure = literal(
-    JSON.stringify(Object.fromEntries(columns.map((c) => [c.name, DUCKDB_TYPES[c.type]]))),
+    JSON.stringify(
+      Object.fromEntries(readAsText(columns).map((c) => [c.name, DUCKDB_TYPES[c.type]])),
+    ),
   );
   // A line that is valid JSON but not an object (`5`, `"x"`) is not a row either.
   const typed = `CASE WHEN json_valid(raw) THEN CASE WHEN json_type(raw) = 'OBJECT' THEN json_transform(raw, ${structure}) END END`;
@@ -190,11 +195,16 @@ function lineChecks(input: LoadInput, columns: FileColumn[]) {
   const paths = `[${columns.map((c) => jsonPath(c.name)).join(', ')}]`;
   const present = `CASE WHEN t IS NOT NULL THEN len(list_filter(json_extract(raw, ${paths}), v -> v IS NOT NULL AND v::VARCHAR <> 'null')) END`;
   const kept = columns.map((c) => `(t.${ident(c.name)} IS NOT NULL)::INTEGER`).join(' + ') || '0';
+  // Numbers, ids and booleans come out as their text (see STRICT_TYPES), checked here.
+  const fits = columns
+    .filter((c) => STRICT_TYPES.has(c.type))
+    .map((c) => ` AND ${fitsType(`t.${ident(c.name)}`, c.type)}`)
+    .join('');
   return {
     parsed: (numbered: boolean) =>
       `(SELECT ${numbered ? 'line, ' : ''}raw, t, ${present} AS present
         FROM (SELECT ${numbered ? 'line, ' : ''}raw, ${typed} AS t FROM ${rawLines(input.file, numbered)}))`,
-    bad: `NOT coalesce(present = (${kept}), false)`,
+    bad: `NOT coalesce(present = (${kept})${fits}, false)`,
   };
 }
 
@@ -239,7 +249,11 @@ async function carefulNdjsonReader(
   }
   return {
     columns,
-    rows: `read_json(${literal(passed)}, format = 'newline_delimited', columns = ${typeList(columns)})`,
+    rows: readStrictly(
+      columns,
+      (readAs) =>
+        `read_json(${literal(passed)}, format = 'newline_delimited', columns = ${typeList(readAs)})`,
+    ),
     rejects: `(SELECT line, reason, raw FROM ${rejects})`,
     dispose,
   };
@@ -257,17 +271,25 @@ function csvReader(
   careful: boolean,
 ): Omit<ReaderRows, 'dispose'> {
   const file = literal(input.file);
-  const timestampsAsText = columns.map((c) =>
-    c.type === 'timestamp' ? { ...c, type: 'string' as const } : c,
-  );
+  // DuckDB's CSV reader refuses a `7` for a BOOLEAN and `true` for a DOUBLE, but rounds a 1.5
+  // into a BIGINT: ids and integers are read as text, as timestamps are, and cast here.
+  const asText = new Set(['timestamp', 'int64']);
+  const textual = columns.filter((c) => asText.has(c.type));
+  const readAs = columns.map((c) => (asText.has(c.type) ? { ...c, type: 'string' as const } : c));
   const source = (rejects: string) =>
-    `read_csv(${file}, header = true, quote = '"', escape = '"', types = ${typeList(timestampsAsText)}, ${rejects}, buffer_size = ${CSV_BUFFER_BYTES})`;
-  const timestamps = columns.filter((c) => c.type === 'timestamp').map((c) => ident(c.name));
-  const cast = careful ? 'try_cast' : 'CAST';
-  const casts = timestamps.map((c) => `${cast}(${c} AS TIMESTAMPTZ) AS ${c}`).join(', ');
+    `read_csv(${file}, header = true, quote = '"', escape = '"', types = ${typeList(readAs)}, ${rejects}, buffer_size = ${CSV_BUFFER_BYTES})`;
+  const cast = (c: FileColumn) =>
+    c.type === 'int64'
+      ? castStrictly(ident(c.name), c.type, c.name)
+      : `${careful ? 'try_cast' : 'CAST'}(${ident(c.name)} AS TIMESTAMPTZ)`;
+  const casts = textual.map((c) => `${cast(c)} AS ${ident(c.name)}`).join(', ');
   const mistyped =
-    timestamps
-      .map((c) => `(${c} IS NOT NULL AND try_cast(${c} AS TIMESTAMPTZ) IS NULL)`)
+    textual
+      .map((c) =>
+        c.type === 'int64'
+          ? `NOT ${fitsType(ident(c.name), c.type)}`
+          : `(${ident(c.name)} IS NOT NULL AND try_cast(${ident(c.name)} AS TIMESTAMPTZ) IS NULL)`,
+      )
       .join(' OR ') || 'false';
   const all = columns.map((c) => ident(c.name)).join(', ');
   const structural = `SELECT line, error_type || ': ' || error_message AS reason, trim(csv_line, E'\\r\\n') AS raw FROM reject_errors`;
@@ -275,7 +297,7 @@ function csvReader(
     columns,
     rows: `(SELECT * ${casts ? `REPLACE (${casts})` : ''} FROM ${source('store_rejects = true')} ${careful ? `WHERE NOT (${mistyped})` : ''})`,
     rejects: careful
-      ? `(${structural} UNION ALL SELECT NULL::BIGINT, 'CAST: a value that is not a timestamp', concat_ws(',', ${all})
+      ? `(${structural} UNION ALL SELECT NULL::BIGINT, 'CAST: a value that is not of its column''s type', concat_ws(',', ${all})
           FROM ${source('ignore_errors = true')} WHERE ${mistyped})`
       : `(${structural})`,
   };
@@ -449,13 +471,33 @@ async function readerFor(
   if (input.format === 'ndjson' && careful) return carefulNdjsonReader(db, input, columns);
   // One JSON array: a malformed element breaks the document; withCarefulRetry then splits it.
   const layout = input.format === 'json' ? 'array' : 'newline_delimited';
-  const readAs = asTextBut
-    ? columns.map((c) => (asTextBut.has(c.name) ? c : { ...c, type: 'string' as const }))
-    : columns;
-  return plainRows(
-    columns,
-    `read_json(${file}, format = '${layout}', columns = ${typeList(readAs)})`,
+  const source = (readAs: FileColumn[]) =>
+    `read_json(${file}, format = '${layout}', columns = ${typeList(readAs)})`;
+  if (asTextBut)
+    return plainRows(
+      columns,
+      source(columns.map((c) => (asTextBut.has(c.name) ? c : { ...c, type: 'string' as const }))),
+    );
+  return plainRows(columns, readStrictly(columns, source));
+}
+
+/** `columns` with the STRICT_TYPES ones read as text. */
+function readAsText(columns: FileColumn[]): FileColumn[] {
+  return columns.map((c) => (STRICT_TYPES.has(c.type) ? { ...c, type: 'string' as const } : c));
+}
+
+/**
+ * The rows of `source` (a read of the columns it is given) with ids, numbers and booleans read as
+ * text and cast strictly (see STRICT_TYPES): a value of the wrong type fails the read, where
+ * DuckDB's reader would have cast it. Bench's 1M NDJSON rows into Parquet: 2.9 s typed, 3.4 s so.
+ */
+function readStrictly(columns: FileColumn[], source: (readAs: FileColumn[]) => string): string {
+  const strict = columns.filter((c) => STRICT_TYPES.has(c.type));
+  if (strict.length === 0) return source(columns);
+  const casts = strict.map(
+    (c) => `${castStrictly(ident(c.name), c.type, c.name)} AS ${ident(c.name)}`,
   );
+  return `(SELECT * REPLACE (${casts.join(', ')}) FROM ${source(readAsText(columns))})`;
 }
 
 const NO_REJECTS = '(SELECT NULL::BIGINT AS line, NULL AS reason, NULL AS raw WHERE false)';

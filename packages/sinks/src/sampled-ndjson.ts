@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { FieldType } from '@fsx/export-schema';
 import { isGzipped } from './export-text.js';
 import type { LoadInput } from './sink.js';
-import { DUCKDB_TYPES, ident, literal } from './sql.js';
+import { castStrictly, DUCKDB_TYPES, ident, literal, STRICT_TYPES } from './sql.js';
 
 /** The first rows a speculative load takes its columns from (NDJSON and JSON arrays). */
 export const SPECULATION_SAMPLE_ROWS = 10_000;
@@ -35,11 +35,13 @@ const WITNESS: Record<FieldType, [unknown, unknown]> = {
  * whole-file key pass, loads it. bench/ingest's 1M rows, side by side: the key pass and the load
  * 5.4–6.5 s, this read with its copy 3.7–4.2 s.
  *
- * A column DuckDB detects as another type despite the witnesses (a fraction among int64 ids, a
- * number among strings) fails the load too, on its first rows: read as DuckDB detected it, a
- * BIGINT would round a later 1.5 to 2 and a UUID lower its case, silently. What DuckDB detects is
- * checked in the query itself (`typeof`: where it matches, the planner folds the check away)
- * rather than with a DESCRIBE first, which added about 45 MB to the load's peak RSS.
+ * Ids, numbers and booleans are witnessed as JSON, which keeps each value's own text, and cast
+ * from it strictly (see STRICT_TYPES): detected as BIGINT, a later 1.5 would be rounded to 2.
+ * A column DuckDB detects as another type despite the witnesses (a UUID among strings) fails the
+ * load too, on its first rows: read as DuckDB detected it, a UUID would lower its case. What
+ * DuckDB detects is checked in the query itself (`typeof`: where it matches, the planner folds
+ * the check away) rather than with a DESCRIBE first, which added about 45 MB to the load's peak
+ * RSS.
  * `asTextBut`: every value as text, but those (see ReaderOptions.asText).
  *
  * An NDJSON file staged as text takes its witnesses as a file of its own, read first, as an array
@@ -58,7 +60,7 @@ export async function readSampled(
   const written = `${input.file}.${process.pid}.${witness}.${array ? 'json' : 'ndjson'}${apart ? '' : '.gz'}`;
   const dispose = () => rm(written, { force: true });
   const asText = (name: string) => asTextBut !== undefined && !asTextBut.has(name);
-  const witnessed = columns.map((c) => ({ ...c, type: witnessType(c.type, asText(c.name)) }));
+  const witnessed = columns.map((c) => ({ ...c, type: witnessType(c.type) }));
   const [first, second] = witnessRows(witness, witnessed);
   try {
     // An array's gzip takes nothing in front of its `[`, and DuckDB refuses two arrays in one
@@ -74,24 +76,30 @@ export async function readSampled(
   }
   const files = apart ? `[${literal(written)}, ${literal(input.file)}]` : literal(written);
   const source = `read_json(${files}, format = '${array ? 'array' : 'newline_delimited'}', records = 'true', sample_size = ${SPECULATION_SAMPLE_ROWS}, map_inference_threshold = -1)`;
-  const values = witnessed.map((c) => {
-    const to = asText(c.name) ? 'VARCHAR' : DUCKDB_TYPES[c.type];
-    return `${valueAs(ident(c.name), c.type, to)} AS ${ident(c.name)}`;
+  const strict = columns.filter((c) => !asText(c.name) && STRICT_TYPES.has(c.type));
+  const values = columns.map((c, i) => {
+    const to = asText(c.name) || STRICT_TYPES.has(c.type) ? 'VARCHAR' : DUCKDB_TYPES[c.type];
+    return `${valueAs(ident(c.name), witnessed[i]?.type ?? c.type, to)} AS ${ident(c.name)}`;
   });
+  const read = `(SELECT ${values.join(', ')} FROM ${source} WHERE ${ident(witness)} IS NULL)`;
+  const casts = strict.map(
+    (c) => `${castStrictly(ident(c.name), c.type, c.name)} AS ${ident(c.name)}`,
+  );
   return {
-    rows: `(SELECT ${values.join(', ')} FROM ${source} WHERE ${ident(witness)} IS NULL)`,
+    rows: casts.length > 0 ? `(SELECT * REPLACE (${casts.join(', ')}) FROM ${read})` : read,
     dispose,
   };
 }
 
 /**
- * The type a column's witnesses make DuckDB detect. A number, id or boolean read as text is
- * witnessed as JSON, which keeps each value's own text: detected as DOUBLE, BIGINT or BOOLEAN and
- * cast back to text, it cost the PostgreSQL sink's one DuckDB thread 15 % of its work (bench's 1M
- * NDJSON rows written to /dev/null, five runs each, taking turns: 6.75 s → 5.77 s median).
+ * The type a column's witnesses make DuckDB detect. A number, id or boolean is witnessed as JSON,
+ * which keeps each value's own text, for a strict cast (see STRICT_TYPES) or, asked for as text,
+ * as it is: detected as DOUBLE, BIGINT or BOOLEAN and cast back to text, it cost the PostgreSQL
+ * sink's one DuckDB thread 15 % of its work (bench's 1M NDJSON rows written to /dev/null, five
+ * runs each, taking turns: 6.75 s → 5.77 s median).
  */
-function witnessType(type: FieldType, asText: boolean): FieldType {
-  return asText && (type === 'int64' || type === 'number' || type === 'bool') ? 'json' : type;
+function witnessType(type: FieldType): FieldType {
+  return STRICT_TYPES.has(type) ? 'json' : type;
 }
 
 /** The two witness rows, as JSON: `witness` set, and each column with its witness value. */

@@ -18,6 +18,55 @@ export const DUCKDB_TYPES: Record<FieldType, string> = {
   json: 'JSON',
 };
 
+/**
+ * The field types whose values are read as text and cast here, strictly: DuckDB's own readers
+ * cast a JSON `1.5` (or a CSV's) into a BIGINT as 2, a `7` into a BOOLEAN as true and `true` into
+ * a DOUBLE as 1.0, silently (duckdb/duckdb#25786).
+ */
+export const STRICT_TYPES: ReadonlySet<FieldType> = new Set(['int64', 'bool', 'number']);
+
+/** The largest whole number a DOUBLE holds exactly. */
+const EXACT_DOUBLE = 2 ** 53;
+
+/**
+ * An int64's text `t` as SQL conditions: `plain`, digits alone (cast exactly); `whole`, written
+ * with a fraction or an exponent but whole and exact as a DOUBLE (`12.0`, `1e3`). Anything else
+ * (`1.5`, `9007199254740993.0`) would be rounded.
+ */
+function integerText(t: string) {
+  const d = `try_cast(${t} AS DOUBLE)`;
+  return {
+    plain: `NOT (contains(${t}, '.') OR contains(${t}, 'e') OR contains(${t}, 'E'))`,
+    whole: `(${d} = trunc(${d}) AND abs(${d}) <= ${EXACT_DOUBLE})`,
+  };
+}
+
+/** Whether a value's text `t` is one of `type`'s, as SQL (NULL passes). */
+export function fitsType(t: string, type: FieldType): string {
+  if (type === 'int64') {
+    const { plain, whole } = integerText(t);
+    return `(${t} IS NULL OR CASE WHEN ${plain} THEN try_cast(${t} AS BIGINT) IS NOT NULL ELSE coalesce(${whole}, false) END)`;
+  }
+  if (type === 'bool') return `(${t} IS NULL OR ${t} IN ('true', 'false'))`;
+  if (type === 'number') return `(${t} IS NULL OR try_cast(${t} AS DOUBLE) IS NOT NULL)`;
+  return 'true';
+}
+
+/**
+ * A value's text `t` as `type`, strictly, as SQL: a value that is not one (`1.5` for an int64)
+ * fails the query, naming `name`, where a cast would have rounded it.
+ */
+export function castStrictly(t: string, type: FieldType, name: string): string {
+  const refuse = `error(concat(${literal(`${name}: not a ${type}: `)}, ${t}))`;
+  if (type === 'int64') {
+    const { plain, whole } = integerText(t);
+    return `CASE WHEN ${t} IS NULL OR ${plain} THEN CAST(${t} AS BIGINT) WHEN ${whole} THEN CAST(CAST(${t} AS DOUBLE) AS BIGINT) ELSE ${refuse} END`;
+  }
+  if (type === 'bool')
+    return `CASE ${t} WHEN 'true' THEN true WHEN 'false' THEN false ELSE CASE WHEN ${t} IS NULL THEN NULL ELSE ${refuse} END END`;
+  return `CAST(${t} AS ${DUCKDB_TYPES[type]})`;
+}
+
 /** DuckDB's memory cap for a load unless configured (bench/ingest: about 5% slower than 1GB, half the RSS). */
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '256MB';
 

@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type {} from '@fsx/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DuckDbSink, FilesSink, PostgresSink } from './index.js';
+import { SPECULATION_SAMPLE_ROWS } from './sampled-ndjson.js';
+
+// A value of the wrong type is a rejected row, never a cast one: DuckDB's readers would load a
+// 1.5 in an id as 2, 2.5e0 as 3, a 7 in a boolean as true and `true` in a number as 1.0, both in
+// the rows they sample and past them (duckdb/duckdb#25786). A whole number written as 12.0 or
+// 1e3 is one, and loads. Each file is loaded next to the
+// same file without its bad rows: the good rows must land alike, the bad ones in the quarantine.
+const ROWS = SPECULATION_SAMPLE_ROWS + 2_000;
+const LATE = ROWS - 10;
+const BAD: Record<number, (line: string) => string> = {
+  2: (l) => l.replace(/"IndvId":\d+/, '"IndvId":1.5'),
+  5: (l) => l.replace(/"evt_ok_bool":\w+/, '"evt_ok_bool":7'),
+  [LATE]: (l) => l.replace(/"evt_price_real":/, '"evt_price_real":true,"was":'),
+  [LATE + 2]: (l) => l.replace(/"IndvId":\d+/, '"IndvId":2.5e0'),
+  [LATE + 4]: (l) => l.replace(/"evt_qty_int":/, '"evt_qty_int":2.5,"was":'),
+};
+const id = (i: number) =>
+  i === 7 ? '7.0' : i === 8 ? '8e0' : String(9007199254740993n + BigInt(i));
+const line = (i: number) =>
+  `{"IndvId":${id(i)},"EventStart":"2026-11-01T00:00:${String(i % 60).padStart(2, '0')}.000Z","evt_ok_bool":${i % 2 === 0},"evt_price_real":${i / 4},"evt_qty_int":${i}}`;
+const lines = (withBad: boolean) =>
+  Array.from({ length: ROWS }, (_, i) => {
+    const bad = BAD[i];
+    if (!bad) return line(i);
+    return withBad ? bad(line(i)) : undefined;
+  }).filter((l) => l !== undefined);
+const csv = (withBad: boolean) =>
+  [
+    'IndvId,EventStart,evt_qty_int',
+    ...Array.from({ length: ROWS }, (_, i) => {
+      const good = `${id(i)},2026-11-01T00:00:00.000Z,${i}`;
+      if (i === 2) return withBad ? `1.5,2026-11-01T00:00:00.000Z,${i}` : undefined;
+      if (i === LATE) return withBad ? `2.5e0,2026-11-01T00:00:00.000Z,${i}` : undefined;
+      if (i === LATE + 2) return withBad ? good.replace(/,\d+$/, ',2.5') : undefined;
+      return good;
+    }).filter((l) => l !== undefined),
+  ].join('\r\n');
+
+const FILES = {
+  ndjson: { format: 'ndjson', text: (bad: boolean) => lines(bad).join('\n'), rejected: 5 },
+  'ndjson text': { format: 'ndjson', text: (bad: boolean) => lines(bad).join('\n'), rejected: 5 },
+  'json array': {
+    format: 'json',
+    text: (bad: boolean) => `[${lines(bad).join(',\n')}]`,
+    rejected: 5,
+  },
+  csv: { format: 'csv', text: csv, rejected: 3 },
+} as const;
+type FileName = keyof typeof FILES;
+
+let dir: string;
+const schema = `s_${randomBytes(4).toString('hex')}`;
+let pg: PostgresSink;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-strict-'));
+  for (const [name, { format, text }] of Object.entries(FILES))
+    for (const bad of [true, false]) {
+      const file = path.join(
+        dir,
+        `${name.replaceAll(' ', '-')}-${bad ? 'bad' : 'clean'}.${format}`,
+      );
+      if (name.endsWith('text')) await writeFile(file, text(bad));
+      else await writeFile(`${file}.gz`, gzipSync(text(bad)));
+    }
+  pg = new PostgresSink({ connectionString: inject('postgresUrl') });
+});
+afterAll(async () => {
+  const schemas = await pg.query<{ name: string }>(
+    'SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)',
+    [schema],
+  );
+  for (const { name } of schemas.rows) await pg.query(`DROP SCHEMA ${name} CASCADE`);
+  await pg.close();
+});
+
+const SINKS = {
+  duckdb: (at: string) => new DuckDbSink({ path: path.join(dir, `${at}.duckdb`) }),
+  'duckdb on one thread': (at: string) =>
+    new DuckDbSink({ path: path.join(dir, `${at}.duckdb`), threads: 1 }),
+  postgres: async (at: string) => {
+    await pg.query(`CREATE SCHEMA ${schema}_${at}`);
+    return new PostgresSink({ connectionString: inject('postgresUrl'), schema: `${schema}_${at}` });
+  },
+  'parquet files': (at: string) => new FilesSink({ dir: path.join(dir, at) }),
+};
+
+describe.each(Object.keys(SINKS) as (keyof typeof SINKS)[])('%s', (sinkName) => {
+  it.each(Object.keys(FILES) as FileName[])(
+    'quarantines the mistyped values of %s instead of casting them',
+    async (name) => {
+      const { format, rejected } = FILES[name];
+      const load = async (which: 'bad' | 'clean') => {
+        const base = path.join(dir, `${name.replaceAll(' ', '-')}-${which}.${format}`);
+        const file = name.endsWith('text') ? base : `${base}.gz`;
+        const at = `${sinkName}_${name}_${which}`.replace(/\W/g, '_');
+        const sink = await SINKS[sinkName](at);
+        try {
+          const result = await sink.load({ exportId: which, kind: 'events', format, file });
+          return { result, digest: await sink.digest('events', which) };
+        } finally {
+          if (sink instanceof PostgresSink) await sink.close();
+        }
+      };
+      const bad = await load('bad');
+      const clean = await load('clean');
+      expect(clean.result).toMatchObject({ rows: ROWS - rejected, rejected: 0 });
+      expect(bad.result).toMatchObject({ rows: ROWS - rejected, rejected });
+      expect(bad.result.carefulBecause).toMatch(/\w/);
+      expect(bad.digest).toEqual(clean.digest);
+    },
+  );
+});
