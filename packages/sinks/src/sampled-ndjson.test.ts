@@ -87,7 +87,7 @@ describe('readSampled', () => {
   });
 
   it('fails on a fraction in an id, in the sample or after it, rather than round it', async () => {
-    await expect(read('fraction')).rejects.toThrow(/UserId: not a int64: 0.5/);
+    await expect(read('fraction')).rejects.toThrow(/UserId: not an integer: 0.5/);
   });
 
   it('reads a number, id or boolean asked for as text as it was sent, as the plain read does', async () => {
@@ -191,7 +191,7 @@ describe.each([
     // quarantines it.
     const result = await load('fraction', 1);
     expect(result.carefulBecause).toMatch(
-      kind === 'duckdb' ? /UserId: not a int64: 0.5/ : /bigint/i,
+      kind === 'duckdb' ? /UserId: not an integer: 0.5/ : /bigint/i,
     );
     expect(await after('fraction', `"UserId"::VARCHAR AS id`)).toEqual([{ id: String(ID(AFTER)) }]);
   });

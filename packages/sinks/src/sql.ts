@@ -57,7 +57,8 @@ export function fitsType(t: string, type: FieldType): string {
  * fails the query, naming `name`, where a cast would have rounded it.
  */
 export function castStrictly(t: string, type: FieldType, name: string): string {
-  const refuse = `error(concat(${literal(`${name}: not a ${type}: `)}, ${t}))`;
+  const what = type === 'int64' ? 'an integer' : type === 'bool' ? 'a boolean' : `a ${type}`;
+  const refuse = `error(concat(${literal(`${name}: not ${what}: `)}, ${t}))`;
   if (type === 'int64') {
     const { plain, whole } = integerText(t);
     return `CASE WHEN ${t} IS NULL OR ${plain} THEN CAST(${t} AS BIGINT) WHEN ${whole} THEN CAST(CAST(${t} AS DOUBLE) AS BIGINT) ELSE ${refuse} END`;
