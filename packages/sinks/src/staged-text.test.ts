@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type {} from '@fsx/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DuckDbSink, FilesSink, type LoadResult, PostgresSink } from './index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type LoadResult, PostgresSink } from './index.js';
 import { SPECULATION_SAMPLE_ROWS } from './sampled-ndjson.js';
+import { useFreshSinks } from './sink-test-helpers.js';
 
 // The download stage stages an export's text rather than its gzip (see StagingStore). Every sink
 // must load the text exactly as it loads the gzip, on each of its ways: sampled, the plain way
@@ -47,40 +45,16 @@ const CASES = {
 } as const;
 type Case = keyof typeof CASES;
 
+const { dir: tempDir, sinks: SINKS } = useFreshSinks('staged-text');
 let dir: string;
-const schema = `t_${randomBytes(4).toString('hex')}`;
-/** For the schemas only: each load gets a sink of its own. */
-let pg: PostgresSink;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-staged-text-'));
+  dir = tempDir();
   for (const [name, { format, text }] of Object.entries(CASES)) {
     const file = path.join(dir, `${name.replaceAll(' ', '-')}.${format}`);
     await writeFile(file, text());
     await writeFile(`${file}.gz`, gzipSync(text()));
   }
-  pg = new PostgresSink({ connectionString: inject('postgresUrl') });
 });
-afterAll(async () => {
-  const schemas = await pg.query<{ name: string }>(
-    'SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)',
-    [schema],
-  );
-  for (const { name } of schemas.rows) await pg.query(`DROP SCHEMA ${name} CASCADE`);
-  await pg.close();
-});
-
-/** A fresh sink, so the gzip's load adds no column that the text's load would then know. */
-const SINKS = {
-  duckdb: (at: string) => new DuckDbSink({ path: path.join(dir, `${at}.duckdb`) }),
-  'duckdb on one thread': (at: string) =>
-    new DuckDbSink({ path: path.join(dir, `${at}.duckdb`), threads: 1 }),
-  postgres: async (at: string) => {
-    await pg.query(`CREATE SCHEMA ${schema}_${at}`);
-    return new PostgresSink({ connectionString: inject('postgresUrl'), schema: `${schema}_${at}` });
-  },
-  'parquet files': (at: string) => new FilesSink({ dir: path.join(dir, at) }),
-  'ndjson files': (at: string) => new FilesSink({ dir: path.join(dir, at), format: 'ndjson' }),
-};
 
 /**
  * What a load loaded and refused, and whether it went careful. (Whether it speculated may differ:

@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type {} from '@fsx/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DuckDbSink, FilesSink, PostgresSink } from './index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PostgresSink } from './index.js';
 import { SPECULATION_SAMPLE_ROWS } from './sampled-ndjson.js';
+import { useFreshSinks } from './sink-test-helpers.js';
 
 // A value of the wrong type is a rejected row, never a cast one: DuckDB's readers would load a
 // 1.5 in an id as 2, 2.5e0 as 3, a 7 in a boolean as true and `true` in a number as 1.0, both in
@@ -56,11 +54,10 @@ const FILES = {
 } as const;
 type FileName = keyof typeof FILES;
 
+const { dir: tempDir, sinks: SINKS } = useFreshSinks('strict');
 let dir: string;
-const schema = `s_${randomBytes(4).toString('hex')}`;
-let pg: PostgresSink;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'fsx-strict-'));
+  dir = tempDir();
   for (const [name, { format, text }] of Object.entries(FILES))
     for (const bad of [true, false]) {
       const file = path.join(
@@ -70,27 +67,7 @@ beforeAll(async () => {
       if (name.endsWith('text')) await writeFile(file, text(bad));
       else await writeFile(`${file}.gz`, gzipSync(text(bad)));
     }
-  pg = new PostgresSink({ connectionString: inject('postgresUrl') });
 });
-afterAll(async () => {
-  const schemas = await pg.query<{ name: string }>(
-    'SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)',
-    [schema],
-  );
-  for (const { name } of schemas.rows) await pg.query(`DROP SCHEMA ${name} CASCADE`);
-  await pg.close();
-});
-
-const SINKS = {
-  duckdb: (at: string) => new DuckDbSink({ path: path.join(dir, `${at}.duckdb`) }),
-  'duckdb on one thread': (at: string) =>
-    new DuckDbSink({ path: path.join(dir, `${at}.duckdb`), threads: 1 }),
-  postgres: async (at: string) => {
-    await pg.query(`CREATE SCHEMA ${schema}_${at}`);
-    return new PostgresSink({ connectionString: inject('postgresUrl'), schema: `${schema}_${at}` });
-  },
-  'parquet files': (at: string) => new FilesSink({ dir: path.join(dir, at) }),
-};
 
 describe.each(Object.keys(SINKS) as (keyof typeof SINKS)[])('%s', (sinkName) => {
   it.each(Object.keys(FILES) as FileName[])(
