@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { FieldType } from '@fsx/export-schema';
 import { isGzipped } from './export-text.js';
 import type { LoadInput } from './sink.js';
-import { castStrictly, DUCKDB_TYPES, ident, literal, STRICT_TYPES } from './sql.js';
+import { castingStrictly, DUCKDB_TYPES, ident, literal, STRICT_TYPES } from './sql.js';
 
 /** The first rows a speculative load takes its columns from (NDJSON and JSON arrays). */
 export const SPECULATION_SAMPLE_ROWS = 10_000;
@@ -76,17 +76,16 @@ export async function readSampled(
   }
   const files = apart ? `[${literal(written)}, ${literal(input.file)}]` : literal(written);
   const source = `read_json(${files}, format = '${array ? 'array' : 'newline_delimited'}', records = 'true', sample_size = ${SPECULATION_SAMPLE_ROWS}, map_inference_threshold = -1)`;
-  const strict = columns.filter((c) => !asText(c.name) && STRICT_TYPES.has(c.type));
   const values = columns.map((c, i) => {
     const to = asText(c.name) || STRICT_TYPES.has(c.type) ? 'VARCHAR' : DUCKDB_TYPES[c.type];
     return `${valueAs(ident(c.name), witnessed[i]?.type ?? c.type, to)} AS ${ident(c.name)}`;
   });
   const read = `(SELECT ${values.join(', ')} FROM ${source} WHERE ${ident(witness)} IS NULL)`;
-  const casts = strict.map(
-    (c) => `${castStrictly(ident(c.name), c.type, c.name)} AS ${ident(c.name)}`,
-  );
   return {
-    rows: casts.length > 0 ? `(SELECT * REPLACE (${casts.join(', ')}) FROM ${read})` : read,
+    rows: castingStrictly(
+      columns.filter((c) => !asText(c.name)),
+      read,
+    ),
     dispose,
   };
 }

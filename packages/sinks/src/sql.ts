@@ -48,8 +48,21 @@ export function fitsType(t: string, type: FieldType): string {
     return `(${t} IS NULL OR CASE WHEN ${plain} THEN try_cast(${t} AS BIGINT) IS NOT NULL ELSE coalesce(${whole}, false) END)`;
   }
   if (type === 'bool') return `(${t} IS NULL OR ${t} IN ('true', 'false'))`;
-  if (type === 'number') return `(${t} IS NULL OR try_cast(${t} AS DOUBLE) IS NOT NULL)`;
-  return 'true';
+  return `(${t} IS NULL OR try_cast(${t} AS ${DUCKDB_TYPES[type]}) IS NOT NULL)`;
+}
+
+/**
+ * `from` with the values of `columns` whose type is among STRICT_TYPES, read there as text, cast
+ * strictly (see castStrictly).
+ */
+export function castingStrictly(
+  columns: { name: string; type: FieldType }[],
+  from: string,
+): string {
+  const casts = columns
+    .filter((c) => STRICT_TYPES.has(c.type))
+    .map((c) => `${castStrictly(ident(c.name), c.type, c.name)} AS ${ident(c.name)}`);
+  return casts.length > 0 ? `(SELECT * REPLACE (${casts.join(', ')}) FROM ${from})` : from;
 }
 
 /**
