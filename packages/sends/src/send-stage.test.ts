@@ -86,17 +86,12 @@ describe('send stage', () => {
   });
 
   it('a batch job that runs twice (stalled, duplicated) sends its items once', async () => {
-    const { submit, finished, stored, queue, deps } = await startSendStage({
+    const { takeBatch, submit, finished, stored, queue, deps } = await startSendStage({
       settings: { gatherMs: 300 },
     });
     const id = await submit('users', users(50, 5000));
     // Take the items into a batch ourselves, then hand the same batch to two jobs at once.
-    await deps.store.takeBatch(`${id}.0`, {
-      credential: 'default',
-      kind: 'users',
-      max: 500,
-      importThreshold: 10,
-    });
+    await takeBatch(`${id}.0`, 'users');
     await queue.add('batch', { type: 'batch', batchId: `${id}.0` }, { jobId: 'dup-1' });
     await enqueueBatch(queue, `${id}.0`);
     expect(await finished(id)).toMatchObject({ state: 'completed', sent: 50 });
@@ -129,21 +124,14 @@ describe('send stage', () => {
   });
 
   it('a sweep enqueues a batch whose flush died before enqueueing it', async () => {
-    const { deps, queue, finished, stored } = await startSendStage();
+    const { takeBatch, deps, queue, finished, stored } = await startSendStage();
     const { id } = await deps.store.create({
       kind: 'users',
       credential: 'default',
       items: users(4, 7000),
     });
     // The flush took the items and died: nothing is queued, and no job names the batch.
-    expect(
-      await deps.store.takeBatch('orphan.0', {
-        credential: 'default',
-        kind: 'users',
-        max: 500,
-        importThreshold: 10,
-      }),
-    ).toBe(4);
+    expect(await takeBatch('orphan.0', 'users')).toBe(4);
     expect(await deps.store.pendingCount('default', 'users')).toBe(0);
     await queue.add('sweep', { type: 'sweep' }, { jobId: 'sweep-orphan' });
     expect(await finished(id)).toMatchObject({ state: 'completed', sent: 4 });
@@ -152,18 +140,13 @@ describe('send stage', () => {
   });
 
   it('a sweep fails the items of a batch whose job failed without recording them', async () => {
-    const { deps, queue, worker, finished, redis } = await startSendStage();
+    const { takeBatch, deps, queue, worker, finished, redis } = await startSendStage();
     const { id } = await deps.store.create({
       kind: 'events',
       credential: 'default',
       items: [{ name: 'Lost' }, { name: 'Lost' }],
     });
-    await deps.store.takeBatch('dead.0', {
-      credential: 'default',
-      kind: 'events',
-      max: 500,
-      importThreshold: 10,
-    });
+    await takeBatch('dead.0', 'events');
     // The stage's worker stands aside; another takes the batch's job and fails it, as BullMQ does
     // a job stalled past its limit, and (a process killed then) records nothing.
     await worker.pause();
@@ -191,19 +174,14 @@ describe('send stage', () => {
   });
 
   it('a 429 on the error listing holds every process back and costs the batch no try', async () => {
-    const { deps, sim, worker, queue, finished } = await startSendStage();
+    const { takeBatch, deps, sim, worker, queue, finished } = await startSendStage();
     await worker.pause();
     const { id } = await deps.store.create({
       kind: 'events',
       credential: 'default',
       items: Array.from({ length: 12 }, (_, i) => ({ name: 'Listed', properties: { i } })),
     });
-    await deps.store.takeBatch('listing.0', {
-      credential: 'default',
-      kind: 'events',
-      max: 500,
-      importThreshold: 10,
-    });
+    await takeBatch('listing.0', 'events');
     sim.injectFault('batch_item_error', 2, 'server');
     const { client, apiKey } = deps.server('default');
     deps.server = () => ({ client, apiKey });

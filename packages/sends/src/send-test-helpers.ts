@@ -87,10 +87,16 @@ export async function startSendStage(
     }
   }
 
+  /** Takes the queued items of `kind` into batch `batchId`, as a flush would (no job added). */
+  function takeBatch(batchId: string, kind: SendKind) {
+    const { batchMax: max, importThreshold } = deps.settings;
+    return deps.store.takeBatch(batchId, { credential: 'default', kind, max, importThreshold });
+  }
+
   async function stored() {
     const dump = (await sim.app.inject('/__sim/server')).json();
     return dump[API_KEY] as { users: any[]; events: any[] };
   }
 
-  return { sim, deps, queue, worker, submit, finished, stored, redis };
+  return { sim, deps, queue, worker, submit, finished, takeBatch, stored, redis };
 }
