@@ -86,7 +86,7 @@ describe('send stage', () => {
   });
 
   it('a batch job that runs twice (stalled, duplicated) sends its items once', async () => {
-    const { takeBatch, submit, finished, stored, queue, deps } = await startSendStage({
+    const { takeBatch, submit, finished, stored, queue } = await startSendStage({
       settings: { gatherMs: 300 },
     });
     const id = await submit('users', users(50, 5000));
