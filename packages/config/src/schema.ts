@@ -93,6 +93,12 @@ export const envSchema = z.object({
    * querying it) before the export steps back and waits as a delayed job.
    */
   DUCKDB_LOCK_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
+  /**
+   * How long a PostgreSQL load waits for a table lock another session holds (an analyst's open
+   * transaction) before it steps back and waits as a delayed job. Short: while fsx's ALTER TABLE
+   * waits for its lock, every later reader of the table queues behind it.
+   */
+  POSTGRES_LOCK_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
   /** Where fields FullStory starts sending go: their own columns, or one JSON `extras` column. */
   SINK_NEW_FIELDS: z
     .enum(['columns', 'extras'], { message: 'must be columns or extras' })
@@ -195,6 +201,7 @@ export interface FsxConfig {
     duckdbThreads?: number;
     duckdbLockWaitMs: number;
     postgresUrl?: string;
+    postgresLockTimeoutMs: number;
     filesDir: string;
     filesFormat: 'parquet' | 'ndjson';
     newFields: 'columns' | 'extras';
@@ -276,6 +283,7 @@ export const configSchema = envSchema
         duckdbMemoryLimit: env.DUCKDB_MEMORY_LIMIT,
         ...(env.DUCKDB_THREADS ? { duckdbThreads: env.DUCKDB_THREADS } : {}),
         duckdbLockWaitMs: env.DUCKDB_LOCK_WAIT_MS,
+        postgresLockTimeoutMs: env.POSTGRES_LOCK_TIMEOUT_MS,
         filesDir: path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files')),
         filesFormat: env.FILES_FORMAT,
         newFields: env.SINK_NEW_FIELDS,

@@ -44,7 +44,11 @@ function createSink(name: string, config: FsxConfig): Sink {
       ...shared,
     });
   if (name === 'postgres' && config.sinks.postgresUrl)
-    return new PostgresSink({ connectionString: config.sinks.postgresUrl, ...shared });
+    return new PostgresSink({
+      connectionString: config.sinks.postgresUrl,
+      lockTimeoutMs: config.sinks.postgresLockTimeoutMs,
+      ...shared,
+    });
   throw new ExportFailedError(`sink "${name}" is not configured here`);
 }
 

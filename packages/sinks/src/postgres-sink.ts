@@ -29,6 +29,7 @@ import {
   type LoadInput,
   type LoadResult,
   type Sink,
+  SinkError,
   type SinkOptions,
 } from './sink.js';
 import { type DuckDbLoadOptions, ident, literal } from './sql.js';
@@ -54,6 +55,11 @@ export interface PostgresSinkOptions extends SinkOptions {
   connectionString: string;
   /** @defaultValue 'public' */
   schema?: string;
+  /**
+   * How long a transaction waits for a lock another session holds before the load gives up as
+   * `sink.busy`. @defaultValue 2000
+   */
+  lockTimeoutMs?: number;
   /** Test hook: runs after the new rows are copied in, before the transaction commits. */
   beforeCommit?: (client: pg.PoolClient) => Promise<void>;
 }
@@ -80,6 +86,9 @@ function openFifoReader(fifo: string): Socket {
 function endFifoReader(fifo: string): void {
   closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
 }
+
+/** PostgreSQL's lock_not_available: a lock wait ran past `lock_timeout`. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** Whether PostgreSQL was out of reach or went away: another run of the job may find it back. */
 const isConnectionLost = (error: unknown) =>
@@ -244,9 +253,13 @@ export class PostgresSink implements Sink, EventStore {
   }
 
   private async ensureColumns(kind: ExportKind, columns: FileColumn[]): Promise<string[]> {
+    // DDL locks the table even where it changes nothing (CREATE INDEX IF NOT EXISTS waits for every
+    // open write to it, so the loads of two exports took turns): look first, lock only to change.
+    if (await this.isReady(kind, columns)) return [];
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      await this.limitLockWaits(client);
       // Two loaders adding the same new column at once would collide: take turns on DDL.
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('fsx:ddl'))`);
       const table = this.table(kind);
@@ -277,10 +290,49 @@ export class PostgresSink implements Sink, EventStore {
       return added.map((c) => c.name);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw this.busyWhenLocked(error, `adding columns to ${this.table(kind)}`);
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Whether `kind`'s table, its index and the quarantine exist as this fsx makes them, with every
+   * one of `columns`: read from the catalog, which takes no lock on the table.
+   */
+  private async isReady(kind: ExportKind, columns: FileColumn[]): Promise<boolean> {
+    const have = await this.tableColumns(kind);
+    if (!have.get('export_id')?.includes(EXPORT_ID_SETTING)) return false;
+    if (columns.some((c) => !have.has(c.name))) return false;
+    const relations = [`${TABLES[kind]}_export_id`, 'quarantine'];
+    const found = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+       WHERE s.nspname = $1 AND c.relname = ANY($2)`,
+      [this.options.schema ?? 'public', relations],
+    );
+    return found.rows[0]?.n === relations.length;
+  }
+
+  /**
+   * Bounds the transaction's waits for locks. Unbounded, an analyst's open transaction on the table
+   * held a load forever, and its waiting ALTER TABLE held every later reader of the table too.
+   */
+  private async limitLockWaits(client: pg.PoolClient): Promise<void> {
+    await client.query(`SELECT set_config('lock_timeout', $1, true)`, [`${this.lockTimeoutMs}ms`]);
+  }
+
+  private get lockTimeoutMs(): number {
+    return this.options.lockTimeoutMs ?? 2_000;
+  }
+
+  /** A lock wait that ran out, as `sink.busy`: the export waits as a delayed job and tries again. */
+  private busyWhenLocked(error: unknown, doing: string): unknown {
+    if ((error as { code?: unknown } | null)?.code !== LOCK_NOT_AVAILABLE) return error;
+    return new SinkError(
+      'sink.busy',
+      `${doing}: another PostgreSQL session held a lock it needs for over ${this.lockTimeoutMs} ms`,
+      { cause: error },
+    );
   }
 
   /**
@@ -300,6 +352,7 @@ export class PostgresSink implements Sink, EventStore {
     let broken = false;
     try {
       await client.query('BEGIN');
+      await this.limitLockWaits(client);
       // One load of an export at a time, or two re-runs could both insert.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
         `fsx:export:${input.exportId}`,
@@ -332,7 +385,7 @@ export class PostgresSink implements Sink, EventStore {
     } catch (error) {
       broken = true;
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw this.busyWhenLocked(error, `loading export ${input.exportId} into ${table}`);
     } finally {
       client.release(broken);
     }

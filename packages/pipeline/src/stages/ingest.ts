@@ -4,7 +4,10 @@ import { describeError, WaitSignal } from '../errors.js';
 import { ExportStore } from '../export-store.js';
 import type { StageHandler } from '../stage-runner.js';
 
-/** How soon an ingest that found the sink busy (after waiting DUCKDB_LOCK_WAIT_MS) tries again. */
+/**
+ * How soon an ingest that found the sink busy (after DUCKDB_LOCK_WAIT_MS or POSTGRES_LOCK_TIMEOUT_MS)
+ * tries again.
+ */
 const SINK_BUSY_RETRY_MS = 10_000;
 
 /** The slower ways a load can take, and what the log says when it took one (with the reason). */
