@@ -185,7 +185,14 @@ export class PostgresSink implements Sink, EventStore {
   private readonly pool: pg.Pool;
 
   constructor(private readonly options: PostgresSinkOptions) {
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max: 4 });
+    // A server out of reach fails the connect in 10 s (a retryable connection loss), not the OS's
+    // minutes; keepalive notices a peer that went away mid-COPY.
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: 4,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+    });
     // A dropped connection rejects the query in flight; the client's 'error' event adds nothing.
     this.pool.on('error', () => {});
     this.pool.on('connect', (client) => client.on('error', () => {}));
