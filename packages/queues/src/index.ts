@@ -1,4 +1,10 @@
 export {
+  BACKOFF_CAP_MS,
+  CAPPED_EXPONENTIAL,
+  cappedBackoffMs,
+  cappedExponentialBackoff,
+} from './backoff.js';
+export {
   JOB_OPTIONS,
   RETENTION,
   STAGES,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createQueue } from '@fsx/queues';
+import { CAPPED_EXPONENTIAL, cappedExponentialBackoff, createQueue } from '@fsx/queues';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -26,10 +26,20 @@ export const sendJobSchema = z.discriminatedUnion('type', [
 ]);
 export type SendJob = z.infer<typeof sendJobSchema>;
 
+/**
+ * A batch's failed tries add up over its whole life (creation, polls, error listing), so it gets
+ * many, at a capped pace: 2 s doubling to 60 s, then every 60 s, about 15 minutes in all (half
+ * that at the most jitter) before its items fail. Uncapped, 8 tries ended in about 4 minutes.
+ */
+const SEND_ATTEMPTS = 20;
+
+/** What every worker of the send queue needs: its jobs' backoff is computed there. */
+export const SEND_WORKER_SETTINGS = { backoffStrategy: cappedExponentialBackoff };
+
 export function createSendQueue(connection: Redis, prefix: string): Queue<SendJob> {
   return createQueue<SendJob>(SEND_QUEUE, connection, prefix, {
-    attempts: 8,
-    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+    attempts: SEND_ATTEMPTS,
+    backoff: { type: CAPPED_EXPONENTIAL, delay: 2_000, jitter: 0.5 },
     removeOnComplete: { age: 86_400, count: 5_000 },
     removeOnFail: { age: 14 * 86_400, count: 20_000 },
   });

@@ -52,6 +52,16 @@ describe('send stage', () => {
     expect(sim.stats.faults.batch_item_error).toBe(7);
   });
 
+  it('retries a batch that met 503s at its queue’s capped backoff, each item sent once', async () => {
+    const { sim, submit, finished, stored } = await startSendStage();
+    sim.injectFault('server_error', 2, 'server');
+    const id = await submit('users', users(30, 500));
+    expect(await finished(id)).toMatchObject({ state: 'completed', sent: 30, failed: 0 });
+    expect(sim.stats.faults.server_error).toBe(2);
+    const sent = (await stored()).users.filter((u) => /^u5[0-2]\d$/.test(u.uid ?? ''));
+    expect(sent.map((u) => u.writes)).toEqual(Array(30).fill(1));
+  });
+
   it('rides out a 429 storm without losing or doubling an item', async () => {
     const { sim, submit, finished, stored, deps } = await startSendStage();
     sim.app.inject; // the simulator answers half the server-API calls with 429 + Retry-After: 1

@@ -9,7 +9,13 @@ import { afterAll } from 'vitest';
 import type { SendDeps, SendSettings } from './context.js';
 import type { SendKind } from './items.js';
 import { sendProcessor } from './processor.js';
-import { createSendQueue, enqueueFlush, SEND_QUEUE, type SendJob } from './queue.js';
+import {
+  createSendQueue,
+  enqueueFlush,
+  SEND_QUEUE,
+  SEND_WORKER_SETTINGS,
+  type SendJob,
+} from './queue.js';
 import { SendStore } from './send-store.js';
 
 export const API_KEY = 'na1.sim-admin';
@@ -58,6 +64,7 @@ export async function startSendStage(
     connection: redis.connect({ maxRetriesPerRequest: null }),
     prefix: redis.prefix,
     concurrency: 4,
+    settings: SEND_WORKER_SETTINGS,
   });
   afterAll(async () => {
     await worker.close();

@@ -10,7 +10,13 @@ import { RateLimiter } from '@fsx/rate-limit';
 import { Worker } from 'bullmq';
 import type { SendDeps } from './context.js';
 import { failBatch, sendProcessor } from './processor.js';
-import { createSendQueue, SEND_QUEUE, type SendJob, scheduleSweep } from './queue.js';
+import {
+  createSendQueue,
+  SEND_QUEUE,
+  SEND_WORKER_SETTINGS,
+  type SendJob,
+  scheduleSweep,
+} from './queue.js';
 import { SendStore } from './send-store.js';
 
 /** The send worker app: users and events into FullStory's server API; closes with grace. */
@@ -48,6 +54,7 @@ export async function runSendWorkerApp(env: Record<string, string | undefined> =
     connection: blocking,
     prefix: config.redis.prefix,
     concurrency: config.workers.concurrency,
+    settings: SEND_WORKER_SETTINGS,
     lockDuration: config.workers.lockDurationMs,
     stalledInterval: config.workers.stalledIntervalMs,
     // A batch is safe to run again and again; giving up early would strand its items.
