@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -150,15 +151,19 @@ export class FilesSink implements Sink {
       input.exportId,
       settings,
     );
-    const rejects = (await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`)).getRowObjectsJS();
-    // The speculation missed a field: nothing is published, and the plain write runs.
-    if ((await reader.unread).length > 0) return undefined;
-    await assertStillWanted(input);
-    await this.publish(temp, tableDir, input.exportId);
-    await this.writeQuarantine(input.exportId, rejects);
+    const quarantine = await this.writeQuarantine(db, input.exportId, reader.rejects);
+    try {
+      // The speculation missed a field: nothing is published, and the plain write runs.
+      if ((await reader.unread).length > 0) return undefined;
+      await assertStillWanted(input);
+      await this.publish(temp, tableDir, input.exportId);
+      await this.publishQuarantine(input.exportId, quarantine);
+    } finally {
+      await rm(quarantine.file, { force: true });
+    }
     return {
       rows: copied.rowsChanged,
-      rejected: rejects.length,
+      rejected: quarantine.rows,
       newColumns: await this.addColumns(
         input.kind,
         reader.columns.map((c) => c.name),
@@ -287,25 +292,36 @@ export class FilesSink implements Sink {
     return added;
   }
 
+  private quarantineFile(exportId: string): string {
+    return path.join(this.options.dir, 'quarantine', `${exportId}.ndjson`);
+  }
+
+  /**
+   * Writes the rows `rejects` (a query) holds as NDJSON of line, reason and raw, beside the
+   * export's quarantine file, for publishQuarantine. DuckDB writes them as it reads them: a file
+   * whose every row is refused is as big as the export, too big to gather in memory.
+   */
   private async writeQuarantine(
+    db: DuckDBConnection,
     exportId: string,
-    rejects: Record<string, unknown>[],
-  ): Promise<void> {
-    const file = path.join(this.options.dir, 'quarantine', `${exportId}.ndjson`);
-    if (rejects.length === 0) {
-      await rm(file, { force: true });
-      return;
-    }
+    rejects: string,
+  ): Promise<{ file: string; rows: number }> {
+    const file = `${this.quarantineFile(exportId)}.${process.pid}.${randomUUID()}.tmp`;
     await mkdir(path.dirname(file), { recursive: true });
-    const lines = rejects.map((r) =>
-      JSON.stringify({
-        line: r.line === null ? null : Number(r.line),
-        reason: r.reason,
-        raw: r.raw,
-      }),
+    const written = await db.run(
+      `COPY (SELECT line, reason, raw FROM ${rejects}) TO ${literal(file)} (FORMAT json)`,
     );
-    await writeFile(`${file}.tmp`, `${lines.join('\n')}\n`);
-    await rename(`${file}.tmp`, file);
+    return { file, rows: Number(written.rowsChanged) };
+  }
+
+  /** The export's quarantine file becomes the one writeQuarantine wrote, or goes if it is empty. */
+  private async publishQuarantine(
+    exportId: string,
+    written: { file: string; rows: number },
+  ): Promise<void> {
+    const file = this.quarantineFile(exportId);
+    if (written.rows === 0) await rm(file, { force: true });
+    else await rename(written.file, file);
   }
 
   /** Count and content hash of one export's rows, read back from the files. */

@@ -166,7 +166,7 @@ describe('PostgresSink', () => {
     const file = path.join(dir, 'one-thread-pool.ndjson.gz');
     await generateExportFile({ path: file, type: 'events', format: 'ndjson', rows: 2_000 });
     const fixture = path.join(import.meta.dirname, 'fixtures', 'load-once.ts');
-    const args = [inject('postgresUrl'), schema, file, 'one-thread-pool', 'ndjson'];
+    const args = ['postgres', inject('postgresUrl'), schema, file, 'one-thread-pool', 'ndjson'];
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', fixture, ...args],

@@ -64,12 +64,6 @@ export interface PostgresSinkOptions extends SinkOptions {
   beforeCommit?: (client: pg.PoolClient) => Promise<void>;
 }
 
-interface Reject {
-  line: number;
-  reason: string;
-  raw: string;
-}
-
 /**
  * The FIFO's read end, open before DuckDB starts, read as a socket (epoll, on the main thread). A
  * file stream would open and read it on libuv's thread pool, where DuckDB's query writing the other
@@ -94,16 +88,21 @@ const LOCK_NOT_AVAILABLE = '55P03';
 const isConnectionLost = (error: unknown) =>
   /ECONNREFUSED|ECONNRESET|terminat|timeout|too many clients/i.test(String(error));
 
-/** What COPY reads: a CSV stream, with or without a header line. */
+/** What COPY reads: a CSV stream of rows, with or without a header line, and of rejects. */
 interface RowSource {
   header: boolean;
   /**
-   * Starts COPY when its rows are ready to flow and streams them in, in the same tick: a COPY
-   * PostgreSQL refuses at once (a column dropped meanwhile) errors on a stream that is already
-   * piped, instead of an unheard 'error' event that ends the process. Returns the rows it could
-   * not read, for the quarantine.
+   * Starts COPY (`copyRows`) when its rows are ready to flow and streams them in, in the same tick:
+   * a COPY PostgreSQL refuses at once (a column dropped meanwhile) errors on a stream that is
+   * already piped, instead of an unheard 'error' event that ends the process.
    */
-  fill(startCopy: () => CopyStreamQuery): Promise<Reject[]>;
+  fill(copyRows: () => CopyStreamQuery): Promise<void>;
+  /**
+   * Streams the rows it could not read into the COPY `copyRejects` starts, as CSV of `leading`
+   * (values every line begins with), line, reason and raw; never all at once, for a file whose
+   * every row is refused is as big as the export. Returns their count.
+   */
+  quarantine(leading: string[], copyRejects: () => CopyStreamQuery): Promise<number>;
 }
 
 /**
@@ -115,10 +114,10 @@ interface RowSource {
 function csvAsIs(input: LoadInput): RowSource {
   return {
     header: true,
-    async fill(startCopy) {
-      await pipeline(readExportText(input.file), startCopy());
-      return [];
+    async fill(copyRows) {
+      await pipeline(readExportText(input.file), copyRows());
     },
+    quarantine: async () => 0,
   };
 }
 
@@ -130,49 +129,65 @@ function csvAsIs(input: LoadInput): RowSource {
 function throughDuckDb(db: DuckDBConnection, input: LoadInput, reader: FileReader): RowSource {
   return {
     header: false,
-    async fill(startCopy) {
+    async fill(copyRows) {
       // PostgreSQL's single COPY backend sets the pace: one DuckDB thread keeps up with it (5% off
       // the load's speed in bench/ingest) and holds one set of read buffers instead of two, so
       // the load's peak RSS stays under 256 MB. Set here, not when DuckDB opens: set before the
       // sampled read's first query, it added 60-80 MB to the peak (1M NDJSON rows, from text or
       // gzip).
       await db.run('SET threads = 1');
-      const fifo = `${input.file}.${process.pid}.${randomUUID()}.pg.fifo`;
-      try {
-        await execFileAsync('mkfifo', ['-m', '600', fifo]);
-        const select = reader.columns.map((c) => ident(c.name)).join(', ');
-        const rows = openFifoReader(fifo);
-        const [written, copied] = await Promise.allSettled([
-          db
-            .run(
-              `COPY (SELECT ${select} FROM ${reader.rows}) TO ${literal(fifo)} (FORMAT csv, HEADER false)`,
-            )
-            .catch(async (error) => {
-              try {
-                endFifoReader(fifo);
-              } catch {
-                // The reader is gone already (COPY failed first): nothing waits for an end.
-              }
-              throw error;
-            }),
-          pipeline(rows, startCopy()),
-        ]);
-        // DuckDB's error says why; a COPY that ended early because of it says less. But where
-        // COPY refused a row first, DuckDB's is only the broken pipe that followed.
-        if (written.status === 'rejected') {
-          const brokenPipe = /broken pipe/i.test(String(written.reason));
-          throw brokenPipe && copied.status === 'rejected' ? copied.reason : written.reason;
-        }
-        if (copied.status === 'rejected') throw copied.reason;
-      } finally {
-        await rm(fifo, { force: true });
-      }
-      const rejects = await db.runAndReadAll(`SELECT * FROM ${reader.rejects}`);
-      return rejects
-        .getRowObjectsJS()
-        .map((r) => ({ line: Number(r.line), reason: String(r.reason), raw: String(r.raw) }));
+      const select = reader.columns.map((c) => ident(c.name)).join(', ');
+      await copyThroughFifo(db, input, `SELECT ${select} FROM ${reader.rows}`, copyRows);
+    },
+    async quarantine(leading, copyRejects) {
+      const counted = await db.runAndReadAll(`SELECT count(*)::INTEGER FROM ${reader.rejects}`);
+      const count = Number(counted.getRows()[0]?.[0] ?? 0);
+      if (count === 0) return 0;
+      const values = leading.map((v) => `${literal(v)}, `).join('');
+      const rejects = `SELECT ${values}line, reason, raw FROM ${reader.rejects}`;
+      await copyThroughFifo(db, input, rejects, copyRejects);
+      return count;
     },
   };
+}
+
+/**
+ * DuckDB writes `query`'s rows as CSV into a FIFO while the COPY `startCopy` begins reads the
+ * other end: no copy of them touches the disk or sits in memory.
+ */
+async function copyThroughFifo(
+  db: DuckDBConnection,
+  input: LoadInput,
+  query: string,
+  startCopy: () => CopyStreamQuery,
+): Promise<void> {
+  const fifo = `${input.file}.${process.pid}.${randomUUID()}.pg.fifo`;
+  try {
+    await execFileAsync('mkfifo', ['-m', '600', fifo]);
+    const rows = openFifoReader(fifo);
+    const [written, copied] = await Promise.allSettled([
+      db
+        .run(`COPY (${query}) TO ${literal(fifo)} (FORMAT csv, HEADER false)`)
+        .catch(async (error) => {
+          try {
+            endFifoReader(fifo);
+          } catch {
+            // The reader is gone already (COPY failed first): nothing waits for an end.
+          }
+          throw error;
+        }),
+      pipeline(rows, startCopy()),
+    ]);
+    // DuckDB's error says why; a COPY that ended early because of it says less. But where
+    // COPY refused a row first, DuckDB's is only the broken pipe that followed.
+    if (written.status === 'rejected') {
+      const brokenPipe = /broken pipe/i.test(String(written.reason));
+      throw brokenPipe && copied.status === 'rejected' ? copied.reason : written.reason;
+    }
+    if (copied.status === 'rejected') throw copied.reason;
+  } finally {
+    await rm(fifo, { force: true });
+  }
 }
 
 /**
@@ -367,7 +382,7 @@ export class PostgresSink implements Sink, EventStore {
       await client.query(`DELETE FROM ${table} WHERE export_id = $1`, [input.exportId]);
       await client.query('SELECT set_config($1, $2, true)', [EXPORT_ID_SETTING, input.exportId]);
       let copy: CopyStreamQuery | undefined;
-      const rejects = await source.fill(() => {
+      await source.fill(() => {
         copy = client.query(
           copyFrom(
             `COPY ${table} (${names}) FROM STDIN WITH (FORMAT csv, HEADER ${source.header})`,
@@ -377,18 +392,16 @@ export class PostgresSink implements Sink, EventStore {
       });
       await this.options.beforeCommit?.(client);
       await client.query(`DELETE FROM ${quarantine} WHERE export_id = $1`, [input.exportId]);
-      for (const reject of rejects) {
-        await client.query(`INSERT INTO ${quarantine} VALUES ($1, $2, $3, $4, $5)`, [
-          input.exportId,
-          TABLES[input.kind],
-          reject.line,
-          reject.reason,
-          reject.raw,
-        ]);
-      }
+      const rejected = await source.quarantine([input.exportId, TABLES[input.kind]], () =>
+        client.query(
+          copyFrom(
+            `COPY ${quarantine} (export_id, table_name, line, reason, raw) FROM STDIN WITH (FORMAT csv)`,
+          ),
+        ),
+      );
       await assertStillWanted(input);
       await client.query('COMMIT');
-      return { rows: Number(copy?.rowCount ?? 0), rejected: rejects.length };
+      return { rows: Number(copy?.rowCount ?? 0), rejected };
     } catch (error) {
       broken = true;
       await client.query('ROLLBACK').catch(() => undefined);
