@@ -286,7 +286,8 @@ export class FilesSink implements Sink {
     const added = columns.filter((c) => !known.has(c));
     if (added.length === 0) return [];
     await mkdir(path.dirname(file), { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
+    // Its own temp name: two loads in one process sharing one, the second rename found none.
+    const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(temp, JSON.stringify([...known, ...added]));
     await rename(temp, file);
     return added;

@@ -207,6 +207,7 @@ export class PostgresSink implements Sink, EventStore {
       max: 4,
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 30_000, // Linux's own default waits two hours before probing
     });
     // A dropped connection rejects the query in flight; the client's 'error' event adds nothing.
     this.pool.on('error', () => {});
