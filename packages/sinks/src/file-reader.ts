@@ -13,6 +13,7 @@ import { hasText, isGzipped } from './export-text.js';
 import { jsonArrayToNdjson } from './json-array-lines.js';
 import { withOneThreadRetry } from './one-thread-retry.js';
 import { readSampled, SPECULATION_SAMPLE_ROWS, SpeculationMissed } from './sampled-ndjson.js';
+import { setAsideMalformedLines } from './set-aside.js';
 import {
   isNotAboutTheFile,
   type LoadInput,
@@ -435,11 +436,14 @@ export async function withFileReader<T>(
       : undefined;
   let reader: FileReader | undefined;
   try {
-    reader = await openFileReader(db, input, {
-      ...readerOptions,
-      ...(beside && speculate ? { speculate: { beside, known: speculate.known } } : {}),
-      ...(speculate ? { sample: { known: speculate.known } } : {}),
-    });
+    reader = withSetAside(
+      await openFileReader(db, input, {
+        ...readerOptions,
+        ...(beside && speculate ? { speculate: { beside, known: speculate.known } } : {}),
+        ...(speculate ? { sample: { known: speculate.known } } : {}),
+      }),
+      input.setAside,
+    );
     return await work(reader);
   } catch (error) {
     beside?.interrupt(); // The load failed: the careful retry need not wait for the key pass.
@@ -586,11 +590,32 @@ export interface SpeculateOptions {
   mode: SpeculationMode;
 }
 
+/** The first of `loads` that the file's contents do not refuse; the last one's refusal if all do. */
+async function attempt(...loads: (() => Promise<LoadResult>)[]): Promise<LoadResult> {
+  for (const [i, load] of loads.entries()) {
+    try {
+      return await load();
+    } catch (error) {
+      if (isNotAboutTheFile(error) || i === loads.length - 1) throw error;
+    }
+  }
+  throw new Error('attempt: no load given');
+}
+
+/** `reader` with the lines set aside before the read (see setAsideMalformedLines) among its rejects. */
+function withSetAside(reader: FileReader, setAside: string | undefined): FileReader {
+  if (!setAside) return reader;
+  const columns = `{'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}`;
+  const earlier = `(SELECT line, reason, raw FROM read_json(${literal(setAside)}, format = 'newline_delimited', columns = ${columns}))`;
+  return {
+    ...reader,
+    rejects: `(SELECT * FROM ${reader.rejects} UNION ALL SELECT * FROM ${earlier})`,
+  };
+}
+
 /**
- * Runs `load` on the fast path, and once more on the careful path if DuckDB refused the file,
- * saying why in `carefulBecause`. A JSON array is read carefully as NDJSON, one element a line
- * (see JsonArrayLines), so a broken element is quarantined like a broken line instead of failing
- * the export.
+ * Runs `load` on the fast path, and again if DuckDB refused the file, saying why in
+ * `carefulBecause` (see loadCarefully).
  */
 async function withCarefulRetry(
   input: LoadInput,
@@ -602,19 +627,51 @@ async function withCarefulRetry(
     // A sink that cannot be opened (another process holds the DuckDB file), or a load its export
     // no longer wants, says nothing of the file: reading it line by line would not help.
     if (isNotAboutTheFile(error)) throw error;
-    const carefulBecause = whyRefused(error);
-    if (input.format !== 'json') return { ...(await load(input, true)), carefulBecause };
-    const lines = `${input.file}.${process.pid}.${randomUUID()}.careful.ndjson${isGzipped(input.file) ? '.gz' : ''}`;
-    try {
-      try {
-        await jsonArrayToNdjson(input.file, lines);
-      } catch {
-        throw error; // Not an array that can be split: DuckDB's reason is the one to report.
-      }
-      return { ...(await load({ ...input, format: 'ndjson', file: lines }, true)), carefulBecause };
-    } finally {
-      await rm(lines, { force: true });
+    return { ...(await loadCarefully(input, load, error)), carefulBecause: whyRefused(error) };
+  }
+}
+
+/**
+ * The load of a file DuckDB's reader refused (`refusal`). A JSON array is read as NDJSON, one
+ * element a line (see JsonArrayLines), so a broken element is quarantined like a broken line
+ * instead of failing the export. Broken lines (malformed JSON) are set aside first and the rest
+ * loads on the fast path again; what that refuses too (a value of the wrong type), and a CSV, is
+ * read line by line in SQL (`careful`), which finds every kind of bad row.
+ */
+async function loadCarefully(
+  input: LoadInput,
+  load: (input: LoadInput, careful: boolean) => Promise<LoadResult>,
+  refusal: unknown,
+): Promise<LoadResult> {
+  if (input.format === 'csv') return load(input, true);
+  const base = `${input.file}.${process.pid}.${randomUUID()}`;
+  const temps = {
+    array: `${base}.careful.ndjson${isGzipped(input.file) ? '.gz' : ''}`,
+    passed: `${base}.passed.ndjson`,
+    setAside: `${base}.set-aside.ndjson`,
+  };
+  try {
+    const lines: LoadInput = { ...input, format: 'ndjson' };
+    if (input.format === 'json') {
+      lines.file = temps.array;
+      await jsonArrayToNdjson(input.file, lines.file).catch(() => {
+        throw refusal; // Not an array that can be split: DuckDB's reason is the one to report.
+      });
     }
+    const { passed, setAside } = temps;
+    const malformed = /Malformed JSON/i.test(whyRefused(refusal));
+    if (!malformed || (await setAsideMalformedLines(lines.file, passed, setAside)) === 0)
+      return await load(lines, true);
+    const rest = { ...lines, file: passed, setAside };
+    return await attempt(
+      () => load(rest, false),
+      () => load(lines, true),
+      // The SQL read refuses a file with bytes that are not UTF-8, which the rest does not hold.
+      // Its rejects' line numbers then count the rest's lines, not the file's.
+      () => load(rest, true),
+    );
+  } finally {
+    await Promise.all(Object.values(temps).map((file) => rm(file, { force: true })));
   }
 }
 

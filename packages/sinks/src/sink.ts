@@ -27,6 +27,11 @@ export interface LoadInput {
    * and ends the load with a `sink.abandoned` SinkError.
    */
   stillWanted?: () => Promise<boolean>;
+  /**
+   * Set by the careful retry, not by callers: an NDJSON file of lines taken out of `file` before
+   * it was read (line, reason, raw), which join the load's rejects (see setAsideMalformedLines).
+   */
+  setAside?: string;
 }
 
 export interface LoadResult {
