@@ -89,6 +89,28 @@ describe.each(['duckdb', 'postgres'] as const)('%s sink fidelity', (kind) => {
     ]);
   });
 
+  it('numbers quarantined lines as the file does, blank lines counted', async () => {
+    const file = path.join(dir, 'blank-lines.ndjson.gz');
+    const lines = [
+      GOOD(1),
+      '',
+      GOOD(2),
+      '   ',
+      GOOD(3).replace(/"IndvId":\d+/, '"IndvId":1.5'),
+      '{"IndvId":',
+    ];
+    await writeFile(file, gzipSync(lines.join('\n')));
+    const result = await sink().load({ exportId: 'blank', kind: 'events', format: 'ndjson', file });
+    expect(result).toMatchObject({ rows: 2, rejected: 2 });
+    const quarantined = await rowsOf(
+      `SELECT line, reason FROM TABLE.quarantine WHERE export_id = 'blank' ORDER BY line`,
+    );
+    expect(quarantined.map((q) => [Number(q.line), q.reason])).toEqual([
+      [5, 'a value of the wrong type'],
+      [6, 'malformed JSON'],
+    ]);
+  });
+
   it('quarantines broken, mistyped and non-object elements of a JSON array, and loads the rest', async () => {
     const result = await sink().load({
       exportId: 'arr',

@@ -91,9 +91,10 @@ export function fieldColumns(columns: Iterable<string>, extras: boolean): string
 const CSV_BUFFER_BYTES = 4 * 2 ** 20;
 
 // Each NDJSON line as one text value: \x01 never appears unescaped in JSON, so nothing splits.
-// Line numbers cost a window over the whole file, so only the rejects query asks for them.
+// Line numbers cost a window over the whole file, so only the rejects query asks for them; they
+// count the blank lines (NULL here), which are then skipped, so they are the file's own.
 const rawLines = (file: string, numbered = false) =>
-  `(SELECT ${numbered ? 'row_number() OVER () AS line, ' : ''}raw FROM read_csv(${literal(file)}, columns = {'raw': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, buffer_size = ${CSV_BUFFER_BYTES}) WHERE trim(raw) <> '')`;
+  `(SELECT ${numbered ? 'line, ' : ''}raw FROM (SELECT ${numbered ? 'row_number() OVER () AS line, ' : ''}raw FROM read_csv(${literal(file)}, columns = {'raw': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, buffer_size = ${CSV_BUFFER_BYTES})) WHERE trim(raw) <> '')`;
 
 async function ndjsonKeys(db: DuckDBConnection, input: LoadInput): Promise<string[]> {
   const keys = await db.runAndReadAll(
