@@ -87,10 +87,11 @@ describe('DuckDbSink', () => {
     expect(ids.map((r) => r.id)).toEqual(['9007199254740993', String(9007199254740993n + 104729n)]);
   });
 
-  it('quarantines a broken line of a 20,000-row export of 4 KB rows within the default memory limit', async () => {
+  it('quarantines a broken line and a mistyped value of a 20,000-row export of 4 KB rows within the default memory limit', async () => {
     // The careful path once ran a JSON function per column, each with its own parse arena, and
     // ran out of memory from about 20k rows (even at 512 MB), failing the export it should load;
-    // then, on rows of 4 KB, reading the rows out of the per-line transform did.
+    // then, on rows of 4 KB, reading the rows out of the per-line transform did. The mistyped
+    // value sends the load through the checks of every line in SQL after the set-aside.
     const file = path.join(dir, 'big-broken.ndjson.gz');
     await generateExportFile({ path: file, type: 'events', format: 'ndjson', rows: 20_000 });
     // Rows of 4 KB, as exports with long URLs or custom properties have.
@@ -100,14 +101,20 @@ describe('DuckDbSink', () => {
       .split('\n')
       .map((line) => line.replace(/}$/, `,"evt_note_str":"${note}"}`));
     lines.splice(10_000, 0, '{"IndvId": broken');
+    lines[15_000] = lines[15_000]!.replace(/"IndvId":\d+/, '"IndvId":1.5');
     await writeFile(file, gzipSync(lines.join('\n')));
     const sink = new DuckDbSink({ path: path.join(dir, 'big-broken.duckdb') });
     const result = await sink.load({ exportId: 'big', kind: 'events', format: 'ndjson', file });
-    expect(result).toMatchObject({ rows: 20_000, rejected: 1 });
+    expect(result).toMatchObject({ rows: 19_999, rejected: 2 });
     const quarantined = await sink.withConnection(async (db) =>
-      (await db.runAndReadAll('SELECT line, reason FROM quarantine')).getRowObjectsJS(),
+      (
+        await db.runAndReadAll('SELECT line, reason FROM quarantine ORDER BY line')
+      ).getRowObjectsJS(),
     );
-    expect(quarantined).toEqual([{ line: 10_001n, reason: 'malformed JSON' }]);
+    expect(quarantined).toEqual([
+      { line: 10_001n, reason: 'malformed JSON' },
+      { line: 15_001n, reason: 'a value of the wrong type' },
+    ]);
   });
 
   it('leaves the previous rows in place when a load fails part-way', async () => {

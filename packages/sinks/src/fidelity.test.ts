@@ -62,6 +62,17 @@ describe.each(['duckdb', 'postgres'] as const)('%s sink fidelity', (kind) => {
     );
   };
 
+  /** Loads `lines` as an NDJSON export; its result, and its quarantine's lines and reasons. */
+  const loadLines = async (exportId: string, lines: string[]) => {
+    const file = path.join(dir, `${exportId}.ndjson.gz`);
+    await writeFile(file, gzipSync(lines.join('\n')));
+    const result = await sink().load({ exportId, kind: 'events', format: 'ndjson', file });
+    const quarantined = await rowsOf(
+      `SELECT line, reason FROM TABLE.quarantine WHERE export_id = '${exportId}' ORDER BY line`,
+    );
+    return { result, quarantined: quarantined.map((q) => [Number(q.line), q.reason]) };
+  };
+
   it('adds a column for a field first seen mid-file, and quarantines broken and mistyped NDJSON lines', async () => {
     const result = await sink().load({
       exportId: 'nd',
@@ -90,24 +101,35 @@ describe.each(['duckdb', 'postgres'] as const)('%s sink fidelity', (kind) => {
   });
 
   it('numbers quarantined lines as the file does, blank lines counted', async () => {
-    const file = path.join(dir, 'blank-lines.ndjson.gz');
-    const lines = [
+    const mistyped = GOOD(3).replace(/"IndvId":\d+/, '"IndvId":1.5');
+    const { result, quarantined } = await loadLines('blank', [
       GOOD(1),
       '',
       GOOD(2),
       '   ',
-      GOOD(3).replace(/"IndvId":\d+/, '"IndvId":1.5'),
+      mistyped,
       '{"IndvId":',
-    ];
-    await writeFile(file, gzipSync(lines.join('\n')));
-    const result = await sink().load({ exportId: 'blank', kind: 'events', format: 'ndjson', file });
+    ]);
     expect(result).toMatchObject({ rows: 2, rejected: 2 });
-    const quarantined = await rowsOf(
-      `SELECT line, reason FROM TABLE.quarantine WHERE export_id = 'blank' ORDER BY line`,
-    );
-    expect(quarantined.map((q) => [Number(q.line), q.reason])).toEqual([
+    expect(quarantined).toEqual([
       [5, 'a value of the wrong type'],
       [6, 'malformed JSON'],
+    ]);
+  });
+
+  it('quarantines timestamps the JSON reader refuses, a zone by name too, which SQL’s cast accepts', async () => {
+    const stamp = (i: number, at: string) =>
+      GOOD(i).replace(/"EventStart":"[^"]+"/, `"EventStart":"${at}"`);
+    const { result, quarantined } = await loadLines('stamps', [
+      GOOD(1),
+      stamp(2, '2026-11-01T00:00:00 America/New_York'),
+      stamp(3, 'not-a-time'),
+      stamp(4, '2026-11-01T09:30:00+05:30'),
+    ]);
+    expect(result).toMatchObject({ rows: 2, rejected: 2 });
+    expect(quarantined).toEqual([
+      [2, 'a value of the wrong type'],
+      [3, 'a value of the wrong type'],
     ]);
   });
 
