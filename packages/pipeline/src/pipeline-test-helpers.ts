@@ -4,11 +4,11 @@ import path from 'node:path';
 import { loadConfig } from '@fsx/config';
 import { createSimulator, type SimulatorOptions } from '@fsx/fullstory-sim';
 import { createLogger } from '@fsx/logger';
-import { STAGES } from '@fsx/queues';
+import { STAGES, stageJobId } from '@fsx/queues';
 import { DuckDbSink } from '@fsx/sinks';
 import type { TestRedis } from '@fsx/testing';
 import type { Worker } from 'bullmq';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import type { ExportRecord } from './export-record.js';
 import {
   createPipelineRuntime,
@@ -95,4 +95,30 @@ export async function startPipeline(
     await sim.close();
   };
   return { sim, config, runtime, workers, submit, waitFor, digest, stop };
+}
+
+type Pipeline = Awaited<ReturnType<typeof startPipeline>>;
+
+/**
+ * Waits until export `id` says it waits for its sink, with `reason`, and checks that it waits as
+ * a delayed job that has spent no attempt (the worker is not holding it). Returns its record.
+ */
+export async function expectWaitingForSink(on: Pipeline, id: string, reason: string) {
+  const deadline = Date.now() + 20_000;
+  let waiting = await on.runtime.deps.store.get(id);
+  while (!waiting?.lastError?.includes('waiting for the sink') && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    waiting = await on.runtime.deps.store.get(id);
+  }
+  expect(waiting).toMatchObject({
+    state: 'running',
+    stage: 'ingest',
+    lastError: expect.stringContaining(`ingest: waiting for the sink: ${reason}`),
+  });
+  const job = await on.runtime.deps.queues.ingest.getJob(
+    stageJobId('ingest', id, waiting?.step ?? -1),
+  );
+  expect(await job?.getState()).toBe('delayed');
+  expect(job?.attemptsMade).toBe(0);
+  return waiting;
 }

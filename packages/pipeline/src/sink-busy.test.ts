@@ -2,10 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { stageJobId } from '@fsx/queues';
 import { useTestRedis } from '@fsx/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPipeline } from './pipeline-test-helpers.js';
+import { expectWaitingForSink, startPipeline } from './pipeline-test-helpers.js';
 
 const redis = useTestRedis();
 let p: Awaited<ReturnType<typeof startPipeline>>;
@@ -43,23 +42,7 @@ describe('an ingest that finds the DuckDB file open in another process', () => {
     const holder = await holdDuckDbFile(p.config.sinks.duckdbPath);
     const { record } = await p.submit({ format: 'ndjson' });
     try {
-      const deadline = Date.now() + 20_000;
-      let waiting = await p.runtime.deps.store.get(record.id);
-      while (!waiting?.lastError?.includes('waiting for the sink') && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        waiting = await p.runtime.deps.store.get(record.id);
-      }
-      expect(waiting).toMatchObject({
-        state: 'running',
-        stage: 'ingest',
-        lastError: expect.stringContaining('ingest: waiting for the sink: cannot open DuckDB file'),
-      });
-      // Waiting: the worker is not holding the job, and no attempt has been spent.
-      const job = await p.runtime.deps.queues.ingest.getJob(
-        stageJobId('ingest', record.id, waiting?.step ?? -1),
-      );
-      expect(await job?.getState()).toBe('delayed');
-      expect(job?.attemptsMade).toBe(0);
+      await expectWaitingForSink(p, record.id, 'cannot open DuckDB file');
     } finally {
       holder.kill();
       await once(holder, 'exit');
