@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
 import type {} from '@fsx/testing';
-import { describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { DuckDbSink, PostgresSink } from './index.js';
 import { useFreshSinks } from './sink-test-helpers.js';
 
@@ -18,7 +18,8 @@ const ROWS = 25_000;
 const HEAP_MB = 64;
 const { dir } = useFreshSinks('quarantine-memory');
 
-async function refusedExport(): Promise<string> {
+/** Writes the export, once for every sink's load. */
+async function writeRefusedExport(): Promise<string> {
   const file = path.join(dir(), 'refused.ndjson.gz');
   const pad = 'q'.repeat(3_000);
   async function* lines() {
@@ -29,7 +30,12 @@ async function refusedExport(): Promise<string> {
   return file;
 }
 
-async function loadInSmallHeap(kind: string, target: string, schema: string, file: string) {
+let file: string;
+beforeAll(async () => {
+  file = await writeRefusedExport();
+});
+
+async function loadInSmallHeap(kind: string, target: string, schema: string) {
   const fixture = path.join(import.meta.dirname, 'fixtures', 'load-once.ts');
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -52,12 +58,11 @@ async function loadInSmallHeap(kind: string, target: string, schema: string, fil
 
 describe(`a ${ROWS}-row export whose every row is refused (75 MB of raw lines), in a ${HEAP_MB} MB heap`, () => {
   it('PostgreSQL: every row in the quarantine', async () => {
-    const file = await refusedExport();
     const schema = `quarantine_memory_${process.pid}`;
     const pg = new PostgresSink({ connectionString: inject('postgresUrl'), schema });
     try {
       await pg.query(`CREATE SCHEMA ${schema}`);
-      const result = await loadInSmallHeap('postgres', inject('postgresUrl'), schema, file);
+      const result = await loadInSmallHeap('postgres', inject('postgresUrl'), schema);
       expect(result).toMatchObject({ rows: 0, rejected: ROWS });
       const { rows } = await pg.query<{ n: number; lines: number }>(
         `SELECT count(*)::int AS n, count(DISTINCT line)::int AS lines FROM ${schema}.quarantine WHERE export_id = 'refused' AND table_name = 'events' AND length(raw) > 3000`,
@@ -70,9 +75,8 @@ describe(`a ${ROWS}-row export whose every row is refused (75 MB of raw lines), 
   }, 90_000);
 
   it('files: every row in the quarantine file', async () => {
-    const file = await refusedExport();
     const target = path.join(dir(), 'files');
-    const result = await loadInSmallHeap('files', target, '-', file);
+    const result = await loadInSmallHeap('files', target, '-');
     expect(result).toMatchObject({ rows: 0, rejected: ROWS });
     const quarantined = (await readFile(path.join(target, 'quarantine', 'refused.ndjson'), 'utf8'))
       .trimEnd()
@@ -84,9 +88,8 @@ describe(`a ${ROWS}-row export whose every row is refused (75 MB of raw lines), 
   }, 90_000);
 
   it('DuckDB: every row in the quarantine', async () => {
-    const file = await refusedExport();
     const target = path.join(dir(), 'refused.duckdb');
-    const result = await loadInSmallHeap('duckdb', target, '-', file);
+    const result = await loadInSmallHeap('duckdb', target, '-');
     expect(result).toMatchObject({ rows: 0, rejected: ROWS });
     const sink = new DuckDbSink({ path: target });
     try {

@@ -2,14 +2,13 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PostgresSink } from './index.js';
 import { SPECULATION_SAMPLE_ROWS } from './sampled-ndjson.js';
 import { setAsideMalformedLines } from './set-aside.js';
 import { useFreshSinks } from './sink-test-helpers.js';
 
 // A few broken lines in a big export (a truncated write, a stray byte) are set aside before the
 // load, which then runs on the fast path: the rows must land as the same file's without them.
-const { dir: tempDir, sinks: SINKS } = useFreshSinks('set-aside');
+const { dir: tempDir, sinks: SINKS, loadFresh } = useFreshSinks('set-aside');
 
 const good = (i: number, extra = '') =>
   `{"IndvId":${9007199254740993n + BigInt(i)},"EventStart":"2026-11-01T00:00:${String(i % 60).padStart(2, '0')}.000Z","EventType":"click"${extra}}`;
@@ -128,17 +127,13 @@ describe.each(Object.keys(SINKS) as (keyof typeof SINKS)[])('%s', (sinkName) => 
     'loads %s (%s) as the same file without its bad lines, and quarantines those',
     async (name, variant) => {
       const { format } = FILES[name];
-      const load = async (which: keyof typeof VARIANTS) => {
-        const at = `${sinkName}_${name}_${variant}_${which}`.replace(/\W/g, '_');
-        const sink = await SINKS[sinkName](at);
-        try {
-          const file = fileOf(name, which, format);
-          const result = await sink.load({ exportId: 'e', kind: 'events', format, file });
-          return { result, digest: await sink.digest('events', 'e') };
-        } finally {
-          if (sink instanceof PostgresSink) await sink.close();
-        }
-      };
+      const load = (which: keyof typeof VARIANTS) =>
+        loadFresh(sinkName, `${sinkName}_${name}_${variant}_${which}`.replace(/\W/g, '_'), {
+          exportId: 'e',
+          kind: 'events',
+          format,
+          file: fileOf(name, which, format),
+        });
       const before = await readdir(tempDir());
       const bad = await load(variant);
       const clean = await load('clean');

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { ExportKind } from '@fsx/export-schema';
 import type {} from '@fsx/testing';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { DuckDbSink, FilesSink, PostgresSink } from './index.js';
+import { DuckDbSink, FilesSink, type LoadInput, PostgresSink } from './index.js';
 
 type AnySink = DuckDbSink | PostgresSink | FilesSink;
 
@@ -44,5 +45,15 @@ export function useFreshSinks(name: string) {
     'parquet files': (at) => new FilesSink({ dir: path.join(dir, at) }),
     'ndjson files': (at) => new FilesSink({ dir: path.join(dir, at), format: 'ndjson' }),
   } satisfies Record<string, (at: string) => AnySink | Promise<AnySink>>;
-  return { dir: () => dir, sinks };
+  /** Loads `input` into a fresh sink of `kind` named `at`; its result and the rows' digest. */
+  const loadFresh = async (kind: keyof typeof sinks, at: string, input: LoadInput) => {
+    const sink = await sinks[kind](at);
+    try {
+      const result = await sink.load(input);
+      return { result, digest: await sink.digest(input.kind as ExportKind, input.exportId) };
+    } finally {
+      if (sink instanceof PostgresSink) await sink.close();
+    }
+  };
+  return { dir: () => dir, sinks, loadFresh };
 }

@@ -2,7 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type LoadResult, PostgresSink } from './index.js';
+import type { LoadResult } from './index.js';
 import { SPECULATION_SAMPLE_ROWS } from './sampled-ndjson.js';
 import { useFreshSinks } from './sink-test-helpers.js';
 
@@ -45,7 +45,7 @@ const CASES = {
 } as const;
 type Case = keyof typeof CASES;
 
-const { dir: tempDir, sinks: SINKS } = useFreshSinks('staged-text');
+const { dir: tempDir, sinks: SINKS, loadFresh } = useFreshSinks('staged-text');
 let dir: string;
 beforeAll(async () => {
   dir = tempDir();
@@ -75,15 +75,13 @@ describe.each(Object.keys(SINKS) as (keyof typeof SINKS)[])(
         const { format } = CASES[name];
         const file = path.join(dir, `${name.replaceAll(' ', '-')}.${format}`);
         const at = `${sinkName}_${name}`.replaceAll(' ', '_');
-        const load = async (staged: string, exportId: string) => {
-          const sink = await SINKS[sinkName](`${at}_${exportId}`);
-          try {
-            const result = await sink.load({ exportId, kind: 'events', format, file: staged });
-            return { result, digest: await sink.digest('events', exportId) };
-          } finally {
-            if (sink instanceof PostgresSink) await sink.close();
-          }
-        };
+        const load = (staged: string, exportId: string) =>
+          loadFresh(sinkName, `${at}_${exportId}`, {
+            exportId,
+            kind: 'events',
+            format,
+            file: staged,
+          });
         const fromGzip = await load(`${file}.gz`, 'gz');
         const fromText = await load(file, 'text');
         expect(outcome(fromText.result)).toEqual(outcome(fromGzip.result));

@@ -2,7 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PostgresSink } from './index.js';
 import { SPECULATION_SAMPLE_ROWS } from './sampled-ndjson.js';
 import { useFreshSinks } from './sink-test-helpers.js';
 
@@ -54,7 +53,7 @@ const FILES = {
 } as const;
 type FileName = keyof typeof FILES;
 
-const { dir: tempDir, sinks: SINKS } = useFreshSinks('strict');
+const { dir: tempDir, sinks: SINKS, loadFresh } = useFreshSinks('strict');
 let dir: string;
 beforeAll(async () => {
   dir = tempDir();
@@ -78,13 +77,7 @@ describe.each(Object.keys(SINKS) as (keyof typeof SINKS)[])('%s', (sinkName) => 
         const base = path.join(dir, `${name.replaceAll(' ', '-')}-${which}.${format}`);
         const file = name.endsWith('text') ? base : `${base}.gz`;
         const at = `${sinkName}_${name}_${which}`.replace(/\W/g, '_');
-        const sink = await SINKS[sinkName](at);
-        try {
-          const result = await sink.load({ exportId: which, kind: 'events', format, file });
-          return { result, digest: await sink.digest('events', which) };
-        } finally {
-          if (sink instanceof PostgresSink) await sink.close();
-        }
+        return loadFresh(sinkName, at, { exportId: which, kind: 'events', format, file });
       };
       const bad = await load('bad');
       const clean = await load('clean');
