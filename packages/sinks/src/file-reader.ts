@@ -16,6 +16,7 @@ import { readSampled, SPECULATION_SAMPLE_ROWS, SpeculationMissed } from './sampl
 import { setAsideMalformedLines } from './set-aside.js';
 import {
   isNotAboutTheFile,
+  isSinkError,
   type LoadInput,
   type LoadResult,
   SinkError,
@@ -672,9 +673,37 @@ async function loadCarefully(
 }
 
 /**
+ * Runs `load`, and for a JSON array that ran out of memory even on one thread, again on its
+ * elements as NDJSON, one a line (see JsonArrayLines), saying why in `asLinesBecause`. The files
+ * sink's NDJSON write of an array of 16 KB rows ran out of 256MB on one thread, where the same
+ * rows as lines wrote at 64 KB; the split is a streaming pass in Node that parses nothing.
+ */
+async function withArrayAsLines(
+  input: LoadInput,
+  load: (input: LoadInput) => Promise<LoadResult>,
+): Promise<LoadResult> {
+  try {
+    return await load(input);
+  } catch (error) {
+    if (input.format !== 'json' || !isSinkError(error, 'sink.out_of_memory')) throw error;
+    const file = `${input.file}.${process.pid}.${randomUUID()}.lines.ndjson${isGzipped(input.file) ? '.gz' : ''}`;
+    try {
+      await jsonArrayToNdjson(input.file, file).catch(() => {
+        throw error; // Not an array that can be split: running out of memory is the reason.
+      });
+      const lines = await load({ ...input, file, format: 'ndjson' });
+      return { ...lines, asLinesBecause: whyRefused(error.cause ?? error) };
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+}
+
+/**
  * A whole sink load under the sink's DuckDB `options`, with every way back it has: speculating on
  * the columns first (see withSpeculation; a JSON array `beside` where that memory feeds two
- * readers, or `sampled`), the careful retry, the one-thread retry (see withOneThreadRetry), and a
+ * readers, or `sampled`), the careful retry, the one-thread retry (see withOneThreadRetry), a JSON array read as lines
+ * when even that ran out of memory (see withArrayAsLines), and a
  * final failure reported as a SinkError naming `what`, which another run of the job may cure where
  * `retryable` says so (a dropped connection). `load` runs one attempt.
  */
@@ -691,13 +720,15 @@ export async function loadWithRetries(
   how: { arrays: 'sampled' | 'beside'; retryable?: (error: unknown) => boolean },
 ): Promise<LoadResult> {
   try {
-    return await withOneThreadRetry(options, (settings) =>
-      withCarefulRetry(input, (source, careful) => {
-        const arrays = how.arrays === 'sampled' ? 'sampled' : settings;
-        return withSpeculation(speculates(source, careful, arrays), (mode) =>
-          load(source, careful, mode, settings),
-        );
-      }),
+    return await withArrayAsLines(input, (whole) =>
+      withOneThreadRetry(options, (settings) =>
+        withCarefulRetry(whole, (source, careful) => {
+          const arrays = how.arrays === 'sampled' ? 'sampled' : settings;
+          return withSpeculation(speculates(source, careful, arrays), (mode) =>
+            load(source, careful, mode, settings),
+          );
+        }),
+      ),
     );
   } catch (error) {
     if (isNotAboutTheFile(error)) throw error;

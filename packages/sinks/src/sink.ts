@@ -64,6 +64,11 @@ export interface LoadResult {
    * way, as rows tens of KB wide do.
    */
   wideRowsBecause?: string;
+  /**
+   * Why a JSON array was read again as NDJSON, one element a line: DuckDB ran out of its memory
+   * limit on it even on one thread, as an array of rows tens of KB wide did.
+   */
+  asLinesBecause?: string;
 }
 
 /** Where exports land. Every load is all-or-nothing and replaces that export's earlier rows. */

@@ -24,9 +24,17 @@ const row = (i: number, width: number, extra: Record<string, string> = {}) =>
     ...extra,
   }).replace('"#ID#"', String(ID + BigInt(i)))}\n`;
 
-async function writeExport(file: string, rows: number, line: (i: number) => string) {
+async function writeExport(
+  file: string,
+  rows: number,
+  line: (i: number) => string,
+  layout: 'ndjson' | 'array' = 'ndjson',
+) {
   const lines = (function* () {
-    for (let i = 0; i < rows; i++) yield line(i);
+    if (layout === 'array') yield '[';
+    for (let i = 0; i < rows; i++)
+      yield layout === 'array' ? `${i ? ',' : ''}${line(i).trimEnd()}` : line(i);
+    if (layout === 'array') yield ']';
   })();
   await pipeline(Readable.from(lines), createGzip(), createWriteStream(file));
 }
@@ -37,6 +45,7 @@ const BROKEN_AT = 700;
 // A field first sent after the sample sends the load the plain way, whose pass over the whole
 // file for its fields ran out of memory on two threads at this width and fits on one.
 const LATE = { rows: 12_000, width: 16 * 1024, at: 11_000 };
+const ARRAY = { rows: 3_000, width: 16 * 1024 };
 const schema = `s_${randomBytes(4).toString('hex')}`;
 let pg: PostgresSink;
 beforeAll(async () => {
@@ -49,6 +58,12 @@ beforeAll(async () => {
   await writeExport(path.join(dir, 'late.ndjson.gz'), LATE.rows, (i) =>
     row(i, LATE.width, i === LATE.at ? { evt_late_str: 'late' } : {}),
   );
+  await writeExport(
+    path.join(dir, 'array.json.gz'),
+    ARRAY.rows,
+    (i) => row(i, ARRAY.width),
+    'array',
+  );
   pg = new PostgresSink({ connectionString: inject('postgresUrl'), schema, threads: 2 });
   await pg.query(`CREATE SCHEMA ${schema}`);
 });
@@ -57,12 +72,16 @@ afterAll(async () => {
   await pg.close();
 });
 
-const load = (sink: Sink, name: string): Promise<LoadResult> =>
+const load = (
+  sink: Sink,
+  name: string,
+  format: 'ndjson' | 'json' = 'ndjson',
+): Promise<LoadResult> =>
   sink.load({
     exportId: name,
     kind: 'events',
-    format: 'ndjson',
-    file: path.join(dir, `${name}.ndjson.gz`),
+    format,
+    file: path.join(dir, `${name}.${format}.gz`),
   });
 
 describe.each([
@@ -152,3 +171,30 @@ it("NDJSON files of 64 KB rows fall back to DuckDB's JSON writer, a day at a tim
     db.closeSync();
   }
 }, 60_000);
+
+it('NDJSON files from a JSON array of 16 KB rows read the array as lines after it ran out of memory', async () => {
+  // The array's NDJSON write ran out of 256MB on one thread too; the same rows as lines fit.
+  const out = path.join(dir, 'array-files');
+  const result = await load(
+    new FilesSink({ dir: out, format: 'ndjson', threads: 2 }),
+    'array',
+    'json',
+  );
+  expect(result).toMatchObject({ rows: ARRAY.rows, rejected: 0 });
+  expect(result.asLinesBecause).toMatch(/^Out of Memory Error/);
+  const db = await (await DuckDBInstance.create(':memory:')).connect();
+  try {
+    const written = await db.runAndReadAll(
+      `SELECT count(*) AS n, count(DISTINCT "IndvId") AS ids, max("IndvId") AS top, min(length("EventTargetText")) AS width
+       FROM read_json('${out}/events/*/*.json', columns = {'IndvId': 'BIGINT', 'EventTargetText': 'VARCHAR'})`,
+    );
+    expect(written.getRowObjectsJS()[0]).toEqual({
+      n: BigInt(ARRAY.rows),
+      ids: BigInt(ARRAY.rows),
+      top: ID + BigInt(ARRAY.rows - 1),
+      width: BigInt(ARRAY.width),
+    });
+  } finally {
+    db.closeSync();
+  }
+}, 120_000);

@@ -27,6 +27,11 @@ const SLOWER_WAYS: [keyof LoadResult & `${string}Because`, 'info' | 'warn', stri
     'warn',
     'the files write ran out of memory (wide rows); wrote in smaller batches instead',
   ],
+  [
+    'asLinesBecause',
+    'warn',
+    'DuckDB ran out of memory on the JSON array even on one thread (wide rows); read it as lines instead',
+  ],
   ['carefulBecause', 'warn', 'the fast load was refused; loaded line by line instead'],
 ];
 
