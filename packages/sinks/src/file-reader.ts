@@ -93,9 +93,11 @@ const CSV_BUFFER_BYTES = 4 * 2 ** 20;
 
 // Each NDJSON line as one text value: \x01 never appears unescaped in JSON, so nothing splits.
 // Line numbers cost a window over the whole file, so only the rejects query asks for them; they
-// count the blank lines (NULL here), which are then skipped, so they are the file's own.
+// count the blank lines (NULL here), which are then skipped, so they are the file's own. A row's
+// line starts with `{`, which spares it trim(), which reads every character: 1M lines of 900
+// bytes took 5.4 s of CPU to trim against 0.4 s to test, and the careful checks 20 s → 11 s.
 const rawLines = (file: string, numbered = false) =>
-  `(SELECT ${numbered ? 'line, ' : ''}raw FROM (SELECT ${numbered ? 'row_number() OVER () AS line, ' : ''}raw FROM read_csv(${literal(file)}, columns = {'raw': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, buffer_size = ${CSV_BUFFER_BYTES})) WHERE trim(raw) <> '')`;
+  `(SELECT ${numbered ? 'line, ' : ''}raw FROM (SELECT ${numbered ? 'row_number() OVER () AS line, ' : ''}raw FROM read_csv(${literal(file)}, columns = {'raw': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, buffer_size = ${CSV_BUFFER_BYTES})) WHERE starts_with(raw, '{') OR trim(raw) <> '')`;
 
 async function ndjsonKeys(db: DuckDBConnection, input: LoadInput): Promise<string[]> {
   const keys = await db.runAndReadAll(
