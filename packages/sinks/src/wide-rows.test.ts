@@ -55,6 +55,13 @@ beforeAll(async () => {
   await writeExport(path.join(dir, 'broken.ndjson.gz'), WIDE.rows, (i) =>
     i === BROKEN_AT ? `${row(i, WIDE.width).slice(0, 30_000)}\n` : row(i, WIDE.width),
   );
+  // A value of the wrong type: the careful path's JSON functions ran out of 256MB at this width
+  // behind a filter of the lines, and the whole file was refused.
+  await writeExport(path.join(dir, 'mistyped.ndjson.gz'), WIDE.rows, (i) =>
+    i === BROKEN_AT
+      ? row(i, WIDE.width).replace(/^\{"IndvId":\d+/, '{"IndvId":1.5')
+      : row(i, WIDE.width),
+  );
   await writeExport(path.join(dir, 'late.ndjson.gz'), LATE.rows, (i) =>
     row(i, LATE.width, i === LATE.at ? { evt_late_str: 'late' } : {}),
   );
@@ -108,6 +115,12 @@ describe.each([
     expect(result).toMatchObject({ rows: WIDE.rows - 1, rejected: 1 });
     expect(result.carefulBecause).toMatch(/Malformed JSON/);
   }, 60_000);
+
+  it('quarantine a value of the wrong type and load the rest, line by line', async () => {
+    const result = await load(sink(), 'mistyped');
+    expect(result).toMatchObject({ rows: WIDE.rows - 1, rejected: 1 });
+    expect(result.carefulBecause).toMatch(/1\.5/);
+  }, 120_000);
 
   it('load on one thread when two run out of memory, and say so', async () => {
     const result = await load(sink(), 'late');
