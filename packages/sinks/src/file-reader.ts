@@ -662,13 +662,11 @@ async function loadCarefully(
     setAside: `${base}.set-aside.ndjson`,
   };
   try {
-    const lines: LoadInput = { ...input, format: 'ndjson' };
-    if (input.format === 'json') {
-      lines.file = temps.array;
-      await jsonArrayToNdjson(input.file, lines.file).catch(() => {
-        throw refusal; // Not an array that can be split: DuckDB's reason is the one to report.
-      });
-    }
+    // An array that cannot be split fails with DuckDB's refusal: that is the reason to report.
+    const lines =
+      input.format === 'json'
+        ? await arrayAsLines(input, temps.array, refusal)
+        : { ...input, format: 'ndjson' as const };
     const { passed, setAside } = temps;
     const malformed = /Malformed JSON/i.test(whyRefused(refusal));
     if (!malformed || (await setAsideMalformedLines(lines.file, passed, setAside)) === 0)
@@ -684,6 +682,14 @@ async function loadCarefully(
   } finally {
     await Promise.all(Object.values(temps).map((file) => rm(file, { force: true })));
   }
+}
+
+/** `input`, a JSON array, as NDJSON in `file`, one element a line; throws `refusal` if it is not. */
+async function arrayAsLines(input: LoadInput, file: string, refusal: unknown): Promise<LoadInput> {
+  await jsonArrayToNdjson(input.file, file).catch(() => {
+    throw refusal;
+  });
+  return { ...input, file, format: 'ndjson' };
 }
 
 /**
@@ -702,10 +708,8 @@ async function withArrayAsLines(
     if (input.format !== 'json' || !isSinkError(error, 'sink.out_of_memory')) throw error;
     const file = `${input.file}.${process.pid}.${randomUUID()}.lines.ndjson${isGzipped(input.file) ? '.gz' : ''}`;
     try {
-      await jsonArrayToNdjson(input.file, file).catch(() => {
-        throw error; // Not an array that can be split: running out of memory is the reason.
-      });
-      const lines = await load({ ...input, file, format: 'ndjson' });
+      // An array that cannot be split fails with running out of memory, the reason to report.
+      const lines = await load(await arrayAsLines(input, file, error));
       return { ...lines, asLinesBecause: whyRefused(error.cause ?? error) };
     } finally {
       await rm(file, { force: true });
@@ -716,9 +720,9 @@ async function withArrayAsLines(
 /**
  * A whole sink load under the sink's DuckDB `options`, with every way back it has: speculating on
  * the columns first (see withSpeculation; a JSON array `beside` where that memory feeds two
- * readers, or `sampled`), the careful retry, the one-thread retry (see withOneThreadRetry), a JSON array read as lines
- * when even that ran out of memory (see withArrayAsLines), and a
- * final failure reported as a SinkError naming `what`, which another run of the job may cure where
+ * readers, or `sampled`), the careful retry, the one-thread retry (see withOneThreadRetry), a JSON
+ * array read as lines when even that ran out of memory (see withArrayAsLines), and a final
+ * failure reported as a SinkError naming `what`, which another run of the job may cure where
  * `retryable` says so (a dropped connection). `load` runs one attempt.
  */
 export async function loadWithRetries(
