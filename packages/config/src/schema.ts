@@ -32,7 +32,10 @@ export const envSchema = z.object({
   FULLSTORY_API_KEY: z.string().min(1, 'must not be empty').optional(),
   FULLSTORY_CREDENTIALS: z.string().default('').transform(parseCredentialList),
   FULLSTORY_REQUEST_TIMEOUT_MS: positiveInt(30_000),
-  /** Hosts download locations may point at (comma-separated). FullStory's storage host by default. */
+  /**
+   * Hosts download locations may point at (comma-separated), over https; `http://host:port`
+   * allows plain http to that one. FullStory's storage host by default.
+   */
   FULLSTORY_DOWNLOAD_HOSTS: commaList.default(['storage.googleapis.com']),
   QUOTA_BURST: positiveInt(50),
   QUOTA_PER_MINUTE: positiveNumber(2),

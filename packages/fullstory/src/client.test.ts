@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { createSimulator, type Simulator, type SimulatorOptions } from '@fsx/fullstory-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  checkLocation,
   DownloadExpiredError,
   DownloadRejectedError,
   ForbiddenError,
@@ -214,6 +215,27 @@ describe('FullStoryClient against the simulator', () => {
     expect(
       await caught(client.downloadExport('http://example.com/file.gz', path.join(dir, 'x.gz'))),
     ).toBeInstanceOf(DownloadRejectedError);
+  });
+
+  it('allows plain http to a remote host only where its allow-list entry names http', () => {
+    // docker-compose's demo downloads from the simulator's container, by name, over http.
+    const named = ['storage.googleapis.com', 'http://fullstory-sim:8787'];
+    expect(checkLocation('http://fullstory-sim:8787/storage/x.gz', named).host).toBe(
+      'fullstory-sim:8787',
+    );
+    expect(checkLocation('https://storage.googleapis.com/x.gz', named).hostname).toBe(
+      'storage.googleapis.com',
+    );
+    for (const refused of [
+      'http://storage.googleapis.com/x.gz', // its entry does not name http
+      'http://fullstory-sim:9999/x.gz', // the entry names another port
+      'http://example.com/x.gz',
+    ]) {
+      expect(() => checkLocation(refused, named)).toThrow(DownloadRejectedError);
+    }
+    expect(() => checkLocation('http://fullstory-sim:8787/x.gz', ['fullstory-sim:8787'])).toThrow(
+      /refusing http: location/,
+    );
   });
 
   it('says RateLimitedError with Retry-After in ms on 429', async () => {

@@ -38,7 +38,11 @@ export interface DownloadResult {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
-/** Only allow-listed hosts, over https (http only on loopback, for the simulator). */
+/**
+ * Only allow-listed hosts (`storage.googleapis.com`, `host:port`), over https. Plain http only on
+ * loopback, or to a host whose entry names it (`http://fullstory-sim:8787`): the simulator in
+ * docker-compose's demo is another container, reached by name.
+ */
 export function checkLocation(url: string, allowedHosts: readonly string[] = []): URL {
   let parsed: URL;
   try {
@@ -46,15 +50,12 @@ export function checkLocation(url: string, allowedHosts: readonly string[] = [])
   } catch (error) {
     throw new DownloadRejectedError(`not a URL: ${url.slice(0, 100)}`, { cause: error });
   }
-  const loopback = LOOPBACK.has(parsed.hostname);
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
+  const plainHttp = LOOPBACK.has(parsed.hostname) || allowedHosts.includes(`http://${parsed.host}`);
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && plainHttp)) {
     throw new DownloadRejectedError(`refusing ${parsed.protocol} location on ${parsed.host}`);
   }
-  if (
-    allowedHosts.length > 0 &&
-    !allowedHosts.includes(parsed.host) &&
-    !allowedHosts.includes(parsed.hostname)
-  ) {
+  const entries = [parsed.host, parsed.hostname, `${parsed.protocol}//${parsed.host}`];
+  if (allowedHosts.length > 0 && !entries.some((entry) => allowedHosts.includes(entry))) {
     throw new DownloadRejectedError(`host ${parsed.host} is not on the download allow-list`);
   }
   return parsed;
