@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { envSchema, simulatorEnvSchema } from '@fsx/config';
+import { envSchema, loadConfig, simulatorEnvSchema } from '@fsx/config';
+import { checkLocation } from '@fsx/fullstory';
 import { DIST_CONDITION } from '@fsx/launcher';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -56,6 +57,23 @@ describe('docker-compose.yml', () => {
         expect(declared.has(String(mount).split(':')[0] ?? '')).toBe(true);
     }
     expect(services['worker-download'].volumes).toEqual(services['worker-ingest'].volumes);
+  });
+
+  it("lets the workers download from the demo's simulator and from FullStory's storage", () => {
+    // With compose's defaults, as `docker compose --profile demo up` runs them: every export
+    // failed at download when the allow-list refused the simulator's plain-http host.
+    const defaults = (environment: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(environment).map(([k, v]) => [k, String(v).replace(/^\$\{\w+:-(.*)\}$/, '$1')]),
+      );
+    const worker = loadConfig(defaults(services['worker-download'].environment));
+    const simulator = defaults(services['fullstory-sim'].environment);
+    const hosts = worker.fullstory.downloadHosts;
+    expect(checkLocation(`${simulator.SIM_PUBLIC_URL}/storage/x.gz`, hosts).host).toBe(
+      new URL(worker.fullstory.baseUrl).host,
+    );
+    expect(checkLocation('https://storage.googleapis.com/fs/x.gz', hosts)).toBeDefined();
+    expect(() => checkLocation('http://storage.googleapis.com/fs/x.gz', hosts)).toThrow();
   });
 
   it('gives the long-running services healthchecks', () => {
