@@ -64,7 +64,10 @@ describe('docker-compose.yml', () => {
     // failed at download when the allow-list refused the simulator's plain-http host.
     const defaults = (environment: Record<string, unknown>) =>
       Object.fromEntries(
-        Object.entries(environment).map(([k, v]) => [k, String(v).replace(/^\$\{\w+:-(.*)\}$/, '$1')]),
+        Object.entries(environment).map(([k, v]) => [
+          k,
+          String(v).replace(/^\$\{\w+:-(.*)\}$/, '$1'),
+        ]),
       );
     const worker = loadConfig(defaults(services['worker-download'].environment));
     const simulator = defaults(services['fullstory-sim'].environment);
