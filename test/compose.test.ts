@@ -79,6 +79,13 @@ describe('docker-compose.yml', () => {
     expect(() => checkLocation('http://storage.googleapis.com/fs/x.gz', hosts)).toThrow();
   });
 
+  it('runs the intake beyond loopback only with a token the user must give', () => {
+    // Without one the intake refuses to listen on 0.0.0.0: compose names what to set instead.
+    const intake = services.intake.environment;
+    expect(intake.HOST).toBe('0.0.0.0');
+    expect(intake.INTAKE_API_TOKENS).toMatch(/^\$\{INTAKE_API_TOKENS:\?.+\}$/);
+  });
+
   it('gives the long-running services healthchecks', () => {
     for (const name of ['redis', 'postgres', 'intake', 'fullstory-sim'])
       expect(services[name].healthcheck?.test).toBeDefined();
