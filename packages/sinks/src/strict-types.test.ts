@@ -40,6 +40,19 @@ const csv = (withBad: boolean) =>
       return good;
     }).filter((l) => l !== undefined),
   ].join('\r\n');
+// What a careful CSV read writes out and reads back (see carefulCsvReader) must come back as it
+// was: quotes, commas and line breaks inside a value, an empty text apart from no value at all.
+const quotedCsv = (withBad: boolean) =>
+  [
+    'IndvId,EventStart,EventType,evt_note_str,evt_ok_bool,evt_price_real,evt_signup_date',
+    ...Array.from({ length: ROWS }, (_, i) => {
+      const type = ['', '""', 'click'][i % 3];
+      const row = `${id(i)},2026-11-01T00:00:00.000Z,${type},"say ""hi"", then\nleave ${i}",${i % 2 === 0},${i === 9 ? '1e+300' : i / 10},2026-11-01T08:00:00+02:00`;
+      if (i === 2) return withBad ? row.replace(/^\d+/, '1.5') : undefined;
+      if (i === LATE) return withBad ? row.replace(/,(true|false),/, ',7,') : undefined;
+      return row;
+    }).filter((l) => l !== undefined),
+  ].join('\r\n');
 
 const FILES = {
   ndjson: { format: 'ndjson', text: (bad: boolean) => lines(bad).join('\n'), rejected: 5 },
@@ -50,6 +63,7 @@ const FILES = {
     rejected: 5,
   },
   csv: { format: 'csv', text: csv, rejected: 3 },
+  'csv quoted': { format: 'csv', text: quotedCsv, rejected: 2 },
 } as const;
 type FileName = keyof typeof FILES;
 

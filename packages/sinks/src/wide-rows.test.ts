@@ -62,6 +62,13 @@ beforeAll(async () => {
       ? row(i, WIDE.width).replace(/^\{"IndvId":\d+/, '{"IndvId":1.5')
       : row(i, WIDE.width),
   );
+  // The same as CSV: the careful read's filter of the rows ran DuckDB's Parquet writer out of
+  // 256MB even on one thread, where its CSV writer fit.
+  await writeExport(path.join(dir, 'mistyped.csv.gz'), WIDE.rows + 1, (i) =>
+    i === 0
+      ? 'IndvId,EventStart,EventType,EventTargetText\n'
+      : `${i === BROKEN_AT ? '1.5' : ID + BigInt(i)},2026-11-01T00:00:01.250Z,click,${`t${String(i).padStart(7, '0')}`.repeat(WIDE.width / 8)}\n`,
+  );
   await writeExport(path.join(dir, 'late.ndjson.gz'), LATE.rows, (i) =>
     row(i, LATE.width, i === LATE.at ? { evt_late_str: 'late' } : {}),
   );
@@ -82,7 +89,7 @@ afterAll(async () => {
 const load = (
   sink: Sink,
   name: string,
-  format: 'ndjson' | 'json' = 'ndjson',
+  format: 'ndjson' | 'json' | 'csv' = 'ndjson',
 ): Promise<LoadResult> =>
   sink.load({
     exportId: name,
@@ -166,6 +173,30 @@ it('Parquet files of wide rows are written 256 rows at a time after 8,192 run ou
     db.closeSync();
   }
 }, 60_000);
+
+it('Parquet files from a CSV of 64 KB rows quarantine a value of the wrong type', async () => {
+  const out = path.join(dir, 'csv-files');
+  const result = await load(new FilesSink({ dir: out, threads: 2 }), 'mistyped', 'csv');
+  expect(result).toMatchObject({ rows: WIDE.rows - 1, rejected: 1 });
+  expect(result.carefulBecause).toMatch(/1\.5/);
+  const db = await (await DuckDBInstance.create(':memory:')).connect();
+  try {
+    const written = await db.runAndReadAll(
+      `SELECT count(DISTINCT "IndvId") AS ids, min(length("EventTargetText")) AS width
+       FROM read_parquet('${out}/events/*/*.parquet')`,
+    );
+    expect(written.getRowObjectsJS()[0]).toEqual({
+      ids: BigInt(WIDE.rows - 1),
+      width: BigInt(WIDE.width),
+    });
+    const quarantined = await db.runAndReadAll(
+      `SELECT raw FROM read_json('${out}/quarantine/mistyped.ndjson')`,
+    );
+    expect(String(quarantined.getRowObjectsJS()[0]?.raw)).toMatch(/^1\.5,/);
+  } finally {
+    db.closeSync();
+  }
+}, 120_000);
 
 it("NDJSON files of 64 KB rows fall back to DuckDB's JSON writer, a day at a time", async () => {
   // One pass hands the rows to DuckDB's CSV writer as to_json text; to_json's vectors of 64 KB
