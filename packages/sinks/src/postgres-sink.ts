@@ -140,13 +140,15 @@ function throughDuckDb(db: DuckDBConnection, input: LoadInput, reader: FileReade
       await copyThroughFifo(db, input, `SELECT ${select} FROM ${reader.rows}`, copyRows);
     },
     async quarantine(leading, copyRejects) {
-      const counted = await db.runAndReadAll(`SELECT count(*)::INTEGER FROM ${reader.rejects}`);
-      const count = Number(counted.getRows()[0]?.[0] ?? 0);
-      if (count === 0) return 0;
+      // Counted by COPY as they stream, not before: counting first read a set-aside file twice.
       const values = leading.map((v) => `${literal(v)}, `).join('');
       const rejects = `SELECT ${values}line, reason, raw FROM ${reader.rejects}`;
-      await copyThroughFifo(db, input, rejects, copyRejects);
-      return count;
+      let copy: CopyStreamQuery | undefined;
+      await copyThroughFifo(db, input, rejects, () => {
+        copy = copyRejects();
+        return copy;
+      });
+      return Number(copy?.rowCount ?? 0);
     },
   };
 }
@@ -242,8 +244,8 @@ export class PostgresSink implements Sink, EventStore {
   ): Promise<LoadResult> {
     return withScratchDuckDb(settings, async (db, instance) => {
       const extras = this.options.newFields === 'extras';
-      const have =
-        mode || extras ? new Set((await this.tableColumns(input.kind)).keys()) : new Set<string>();
+      const table = await this.tableColumns(input.kind);
+      const have = new Set(table.keys());
       const options = {
         careful,
         asText: true,
@@ -253,7 +255,8 @@ export class PostgresSink implements Sink, EventStore {
         ...(extras ? { extras: { columns: have } } : {}),
       };
       return withFileReader(db, input, options, async (reader) => {
-        for (const name of await this.ensureColumns(input.kind, reader.columns)) added.add(name);
+        for (const name of await this.ensureColumns(input.kind, reader.columns, table))
+          added.add(name);
         // A CSV file goes in as it is unless some of its columns are gathered into `extras`.
         const asIs = input.format === 'csv' && !careful && reader.extraFields.length === 0;
         const source = asIs ? csvAsIs(input) : throughDuckDb(db, input, reader);
@@ -275,10 +278,18 @@ export class PostgresSink implements Sink, EventStore {
     return new Map(existing.rows.map((r) => [r.column_name, r.column_default]));
   }
 
-  private async ensureColumns(kind: ExportKind, columns: FileColumn[]): Promise<string[]> {
+  /**
+   * Creates `kind`'s table, its index and the quarantine where missing, and adds the `columns` it
+   * lacks; returns their names. `seen`: the table's columns as the load read them before.
+   */
+  private async ensureColumns(
+    kind: ExportKind,
+    columns: FileColumn[],
+    seen: Map<string, string | null>,
+  ): Promise<string[]> {
     // DDL locks the table even where it changes nothing (CREATE INDEX IF NOT EXISTS waits for every
     // open write to it, so the loads of two exports took turns): look first, lock only to change.
-    if (await this.isReady(kind, columns)) return [];
+    if (await this.isReady(kind, columns, seen)) return [];
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -320,11 +331,16 @@ export class PostgresSink implements Sink, EventStore {
   }
 
   /**
-   * Whether `kind`'s table, its index and the quarantine exist as this fsx makes them, with every
-   * one of `columns`: read from the catalog, which takes no lock on the table.
+   * Whether `kind`'s table (whose columns the load read as `have`), its index and the quarantine
+   * exist as this fsx makes them, with every one of `columns`: read from the catalog, which takes
+   * no lock on the table. A column added since `have` was read only sends the load to the DDL,
+   * which reads them again under its lock.
    */
-  private async isReady(kind: ExportKind, columns: FileColumn[]): Promise<boolean> {
-    const have = await this.tableColumns(kind);
+  private async isReady(
+    kind: ExportKind,
+    columns: FileColumn[],
+    have: Map<string, string | null>,
+  ): Promise<boolean> {
     if (!have.get('export_id')?.includes(EXPORT_ID_SETTING)) return false;
     if (columns.some((c) => !have.has(c.name))) return false;
     const relations = [`${TABLES[kind]}_export_id`, 'quarantine'];
