@@ -223,20 +223,19 @@ function lineChecks(input: LoadInput, columns: FileColumn[]) {
   };
 }
 
-/**
- * A careful read's temporary file beside the staged one, for the rows that pass, and temporary
- * table, for the rejects (only this connection sees it), with what removes both.
- */
-function carefulTemps(db: DuckDBConnection, input: LoadInput, extension: string) {
-  const id = randomUUID();
-  const passed = `${input.file}.${process.pid}.${id}.careful.${extension}`;
-  const rejects = `careful_rejects_${id.replaceAll('-', '')}`;
+/** Temporary files beside the staged one, one for each of `suffixes`, and what removes them. */
+function tempFilesBeside<K extends string>(input: LoadInput, suffixes: Record<K, string>) {
+  const base = `${input.file}.${process.pid}.${randomUUID()}`;
+  const entries = Object.entries<string>(suffixes).map(([k, suffix]) => [k, `${base}.${suffix}`]);
+  const files = Object.fromEntries(entries) as Record<K, string>;
   const dispose = async () => {
-    await db.run(`DROP TABLE IF EXISTS ${rejects}`).catch(() => undefined);
-    await rm(passed, { force: true });
+    await Promise.all(Object.values<string>(files).map((file) => rm(file, { force: true })));
   };
-  return { passed, rejects, dispose };
+  return { files, dispose };
 }
+
+/** What a quarantine holds of each refused row. */
+const REJECT_COLUMNS = `{'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}`;
 
 /** Runs `fill`, and `dispose` if it fails: on success the reader's caller disposes. */
 async function removedOnFailure(dispose: () => Promise<void>, fill: () => Promise<void>) {
@@ -250,8 +249,8 @@ async function removedOnFailure(dispose: () => Promise<void>, fill: () => Promis
 
 /**
  * NDJSON, line by line: which lines are rejects, and why, is worked out in SQL over the raw
- * lines and kept in a temporary table; the lines that pass are written (zstd, beside the staged
- * file) and read back with DuckDB's JSON reader, as on the fast path. Reading the rows straight
+ * lines and written to a file beside the staged one; the lines that pass are written beside it
+ * too (zstd) and read back with DuckDB's JSON reader, as on the fast path. Reading the rows straight
  * out of the per-line transform ran out of memory at 256 MB on 20k rows of 4 KB.
  */
 async function carefulNdjsonReader(
@@ -260,14 +259,22 @@ async function carefulNdjsonReader(
   columns: FileColumn[],
 ): Promise<ReaderRows> {
   const { parsed, bad } = lineChecks(input, columns);
-  const { passed, rejects, dispose } = carefulTemps(db, input, 'ndjson.zst');
+  const { files, dispose } = tempFilesBeside(input, {
+    passed: 'careful.ndjson.zst',
+    rejects: 'careful-rejects.csv',
+  });
+  const { passed } = files;
+  const rejects = `(SELECT line, reason, raw FROM read_csv(${literal(files.rejects)}, header = true, quote = '"', escape = '"', columns = ${REJECT_COLUMNS}, auto_detect = false, buffer_size = ${CSV_BUFFER_BYTES}))`;
   await removedOnFailure(dispose, async () => {
     // The rejects now, while nothing else holds memory: a sink inserting the rows first keeps
     // them in memory until COMMIT, and reading the rejects after them ran 20k rows of 4 KB out
-    // of 256 MB. A temporary table, so only this connection sees it.
+    // of 256 MB. Into a file, not a table: 1M refused lines of 900 bytes filled DuckDB's memory
+    // with them, and took a PostgreSQL load from 265 to 460 MB peak RSS. CSV, which DuckDB
+    // writes and reads faster than JSON: as NDJSON (zstd) the DuckDB sink's load of them took
+    // 25 s instead of 20.
     await db.run(
-      `CREATE TEMP TABLE ${rejects} AS SELECT line, CASE WHEN NOT json_valid(raw) THEN 'malformed JSON' WHEN t IS NULL THEN 'not a JSON object' ELSE 'a value of the wrong type' END AS reason, raw
-       FROM ${parsed} WHERE ${bad}`,
+      `COPY (SELECT line, CASE WHEN NOT json_valid(raw) THEN 'malformed JSON' WHEN t IS NULL THEN 'not a JSON object' ELSE 'a value of the wrong type' END AS reason, raw
+       FROM ${parsed} WHERE ${bad}) TO ${literal(files.rejects)} (FORMAT csv, HEADER true, QUOTE '"', ESCAPE '"')`,
     );
     // The lines that pass are the others, by number: checking every line again, on one thread,
     // took twice as long (1M rows: 21.5 s against 10.8 s). Raw lines out as they came in: no
@@ -283,7 +290,7 @@ async function carefulNdjsonReader(
       (readAs) =>
         `read_json(${literal(passed)}, format = 'newline_delimited', columns = ${typeList(readAs)})`,
     ),
-    rejects: `(SELECT line, reason, raw FROM ${rejects})`,
+    rejects,
     dispose,
   };
 }
@@ -327,12 +334,13 @@ function csvReader(input: LoadInput, columns: FileColumn[]): Omit<ReaderRows, 'd
 
 /**
  * CSV, careful: as NDJSON's (see carefulNdjsonReader), the rows that read and fit their columns
- * are written beside the staged file and read back, and the rejects are kept in a temporary
- * table first. Read straight out of a filter, 1,500 rows of 64 KB ran DuckDB's Parquet writer
- * out of 256MB even on one thread (any filter did), where its CSV writer fit. The copy costs
- * time on every careful CSV load: 1M rows with one mistyped id, side by side, into DuckDB 8.1–10.2 s
- * → 10.6–12.9 s, Parquet files 6.6–8.3 → 8.3–9.4 s, PostgreSQL unchanged (14.3–18.4 s
- * → 14.4–14.7 s). Uncompressed, as zstd took 1–2 s more; it takes the text's size on disk.
+ * are written beside the staged file and read back. Read straight out of a filter, 1,500 rows of
+ * 64 KB ran DuckDB's Parquet writer out of 256MB even on one thread (any filter did), where its
+ * CSV writer fit. The copy costs time on every careful CSV load: 1M rows with one mistyped id,
+ * side by side, into DuckDB 8.1–10.2 s → 10.6–12.9 s, Parquet files 6.6–8.3 → 8.3–9.4 s,
+ * PostgreSQL unchanged (14.3–18.4 s → 14.4–14.7 s). Uncompressed, as zstd took 1–2 s more; it
+ * takes the text's size on disk. The rejects stay a query, read as the quarantine is written:
+ * kept in a table first, 1M of them took a PostgreSQL load from 210 to 434 MB peak RSS.
  */
 async function carefulCsvReader(
   db: DuckDBConnection,
@@ -340,24 +348,21 @@ async function carefulCsvReader(
   columns: FileColumn[],
 ): Promise<ReaderRows> {
   const { read, typed, mistyped } = csvColumns(columns, true);
-  const { passed, rejects, dispose } = carefulTemps(db, input, 'csv');
-  const all = columns.map((c) => ident(c.name)).join(', ');
+  const { files, dispose } = tempFilesBeside(input, { passed: 'careful.csv' });
+  const { passed } = files;
+  // reject_errors keeps what this read refused until the next read that stores its rejects.
   await removedOnFailure(dispose, async () => {
     await db.run(
       `COPY (SELECT * FROM ${read(input.file, 'store_rejects = true')} WHERE NOT (${mistyped}))
        TO ${literal(passed)} (FORMAT csv, HEADER true, QUOTE '"', ESCAPE '"')`,
     );
-    // reject_errors holds what that read refused until the next read that stores its rejects.
-    await db.run(
-      `CREATE TEMP TABLE ${rejects} AS ${CSV_STRUCTURAL_REJECTS}
-       UNION ALL SELECT NULL::BIGINT, 'CAST: a value that is not of its column''s type', concat_ws(',', ${all})
-       FROM ${read(input.file, 'ignore_errors = true')} WHERE ${mistyped}`,
-    );
   });
+  const all = columns.map((c) => ident(c.name)).join(', ');
   return {
     columns,
     rows: `(SELECT * ${typed} FROM ${read(passed)})`,
-    rejects: `(SELECT line, reason, raw FROM ${rejects})`,
+    rejects: `(${CSV_STRUCTURAL_REJECTS} UNION ALL SELECT NULL::BIGINT, 'CAST: a value that is not of its column''s type', concat_ws(',', ${all})
+      FROM ${read(input.file, 'ignore_errors = true')} WHERE ${mistyped})`,
     dispose,
   };
 }
@@ -670,11 +675,9 @@ async function attempt(...loads: (() => Promise<LoadResult>)[]): Promise<LoadRes
 /** `reader` with the lines set aside before the read (see setAsideMalformedLines) among its rejects. */
 function withSetAside(reader: FileReader, setAside: string | undefined): FileReader {
   if (!setAside) return reader;
-  const columns = `{'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}`;
-  const earlier = `(SELECT line, reason, raw FROM read_json(${literal(setAside)}, format = 'newline_delimited', columns = ${columns}))`;
   return {
     ...reader,
-    rejects: `(SELECT * FROM ${reader.rejects} UNION ALL SELECT * FROM ${earlier})`,
+    rejects: `(SELECT * FROM ${reader.rejects} UNION ALL SELECT line, reason, raw FROM read_json(${literal(setAside)}, format = 'newline_delimited', columns = ${REJECT_COLUMNS}))`,
   };
 }
 
@@ -709,12 +712,11 @@ async function loadCarefully(
   refusal: unknown,
 ): Promise<LoadResult> {
   if (input.format === 'csv') return load(input, true);
-  const base = `${input.file}.${process.pid}.${randomUUID()}`;
-  const temps = {
-    array: `${base}.careful.ndjson${isGzipped(input.file) ? '.gz' : ''}`,
-    passed: `${base}.passed.ndjson`,
-    setAside: `${base}.set-aside.ndjson`,
-  };
+  const { files: temps, dispose } = tempFilesBeside(input, {
+    array: `careful.ndjson${isGzipped(input.file) ? '.gz' : ''}`,
+    passed: 'passed.ndjson',
+    setAside: 'set-aside.ndjson',
+  });
   try {
     // An array that cannot be split fails with DuckDB's refusal: that is the reason to report.
     const lines =
@@ -734,7 +736,7 @@ async function loadCarefully(
       () => load(rest, true),
     );
   } finally {
-    await Promise.all(Object.values(temps).map((file) => rm(file, { force: true })));
+    await dispose();
   }
 }
 
