@@ -41,7 +41,8 @@ const csv = (withBad: boolean) =>
     }).filter((l) => l !== undefined),
   ].join('\r\n');
 // What a careful CSV read writes out and reads back (see carefulCsvReader) must come back as it
-// was: quotes, commas and line breaks inside a value, an empty text apart from no value at all.
+// was: quotes, commas and line breaks inside a value, an empty value quoted (`""`) and not (DuckDB
+// reads both as NULL, the copy must keep that).
 const quotedCsv = (withBad: boolean) =>
   [
     'IndvId,EventStart,EventType,evt_note_str,evt_ok_bool,evt_price_real,evt_signup_date',
