@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { spawnTiedToParent } from '@fsx/testing';
 import { DIST_CONDITION } from './build.js';
 
 export interface ChildSpec {
@@ -44,7 +45,7 @@ export class ManagedProcess {
     const loader = this.spec.entry.endsWith('.ts')
       ? ['--import', 'tsx']
       : [`--conditions=${DIST_CONDITION}`];
-    const child = spawn(process.execPath, [...loader, this.spec.entry], {
+    const child = spawnTiedToParent(process.execPath, [...loader, this.spec.entry], {
       env: { ...process.env, ...this.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

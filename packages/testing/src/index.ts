@@ -16,3 +16,4 @@ export {
 export { type ProvidedPostgres, providePostgres } from './provide-postgres.js';
 export { type ProvidedRedis, provideRedis } from './provide-redis.js';
 export { type TestRedis, useTestRedis } from './test-redis.js';
+export { spawnTiedToParent } from './tied-spawn.js';

@@ -1,10 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { findFreePort } from './free-port.js';
+import { spawnTiedToParent } from './tied-spawn.js';
 
 const run = promisify(execFile);
 
@@ -60,7 +61,7 @@ export async function startPostgresServer(): Promise<LocalPostgres> {
     '-E',
     'UTF8',
   ]);
-  const server = spawn(
+  const server = spawnTiedToParent(
     asRoot ? 'runuser' : path.join(bin, 'postgres'),
     [
       ...(asRoot ? ['-u', 'postgres', '--', path.join(bin, 'postgres')] : []),

@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { findFreePort } from './free-port.js';
+import { COMMAND_NOT_FOUND, spawnTiedToParent } from './tied-spawn.js';
 
 export interface LocalRedis {
   url: string;
@@ -55,7 +56,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
       '--maxmemory-policy',
       'noeviction',
     ];
-    child = spawn(options.binary ?? 'redis-server', args, { stdio: 'ignore' });
+    child = spawnTiedToParent(options.binary ?? 'redis-server', args, { stdio: 'ignore' });
     const exited = new Promise<never>((_, reject) => {
       child?.once('error', (error) =>
         reject(
@@ -65,7 +66,13 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
         ),
       );
       child?.once('exit', (code) =>
-        reject(new RedisUnavailableError(`redis-server exited with code ${code}`)),
+        reject(
+          new RedisUnavailableError(
+            code === COMMAND_NOT_FOUND
+              ? 'could not run redis-server: not found'
+              : `redis-server exited with code ${code}`,
+          ),
+        ),
       );
     });
     exited.catch(() => {});
