@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { createLogger } from '@fsx/logger';
 import { createScheduleQueue, ExportStore, ScheduleStore } from '@fsx/pipeline';
@@ -368,25 +369,37 @@ describe('intake fuzzing', () => {
 });
 
 describe('intake main', () => {
-  it('refuses to listen off loopback without a token', async () => {
+  /** Runs the intake's main until it exits, and returns its exit code and output. */
+  const runMain = async (env: Record<string, string>) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', path.join(import.meta.dirname, 'main.ts')],
-      {
-        env: {
-          ...process.env,
-          HOST: '0.0.0.0',
-          PORT: '0',
-          REDIS_URL: redis.url,
-          INTAKE_API_TOKENS: '',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      { env: { ...process.env, REDIS_URL: redis.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
     const [code] = await once(child, 'exit');
+    return { code, output };
+  };
+
+  it('refuses to listen off loopback without a token', async () => {
+    const { code, output } = await runMain({ HOST: '0.0.0.0', PORT: '0', INTAKE_API_TOKENS: '' });
     expect(code).toBe(1);
-    expect(stderr).toContain('Refusing to listen on 0.0.0.0 without INTAKE_API_TOKENS');
+    expect(output).toContain('Refusing to listen on 0.0.0.0 without INTAKE_API_TOKENS');
+  });
+
+  it('exits 1 naming the port when another process holds it', async () => {
+    const holder = createServer();
+    holder.listen(0, '127.0.0.1');
+    await once(holder, 'listening');
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const { code, output } = await runMain({ HOST: '127.0.0.1', PORT: String(port) });
+      expect(code).toBe(1);
+      expect(output).toContain(`port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      holder.close();
+    }
   });
 });

@@ -96,7 +96,17 @@ const app = await createApp({
       }
     : {}),
 });
-await app.listen({ host: config.intake.host, port: config.intake.port });
+await app.listen({ host: config.intake.host, port: config.intake.port }).catch((error: unknown) => {
+  // The one start-up failure an operator meets often; the rest keep their stack.
+  const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+  logger.fatal(
+    { err: error },
+    inUse
+      ? `port ${config.intake.port} on ${config.intake.host} is already in use: stop what holds it or set PORT`
+      : 'intake could not listen',
+  );
+  process.exit(1);
+});
 logger.info(
   { url: config.intake.publicUrl, credential: DEFAULT_CREDENTIAL },
   `intake listening at ${config.intake.publicUrl}`,
