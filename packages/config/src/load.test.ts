@@ -50,6 +50,10 @@ describe('loadConfig', () => {
         'DUCKDB_MEMORY_LIMIT: must be at least 80MiB, what one DuckDB load thread needs',
       ]),
     );
+    // Not a size at all: said as such, where the minimum's check used to throw past the schema.
+    expect(problemsOf({ DUCKDB_MEMORY_LIMIT: 'lots' })).toEqual([
+      'DUCKDB_MEMORY_LIMIT: must look like 256MB or 2GB',
+    ]);
   });
 
   it('checks rules that span variables', () => {

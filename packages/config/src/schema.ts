@@ -77,7 +77,11 @@ export const envSchema = z.object({
   /** DuckDB's memory cap while loading (every sink reads through DuckDB); it spills past it. */
   DUCKDB_MEMORY_LIMIT: z
     .string()
-    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must look like 256MB or 2GB')
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, {
+      message: 'must look like 256MB or 2GB',
+      // zod runs the refinement below on a value this refused, and sizeBytes would throw.
+      abort: true,
+    })
     // At least one load thread's worth: at 64MB every format ran out of memory on every load,
     // so every export would fail.
     .refine(
