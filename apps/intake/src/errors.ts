@@ -67,7 +67,19 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.code(422).send({ error: error.code, message: error.message });
     }
     // Fastify's own refusals (a body that is not JSON, too large, of another type) in the same
-    // words as every other: bad input is `invalid_request`.
+    // words as every other, not Fastify's FST_ERR_* codes.
+    if (error.statusCode === 413) {
+      return reply.code(413).send({
+        error: 'payload_too_large',
+        message: `the request body is over this route's ${request.routeOptions.bodyLimit} bytes`,
+      });
+    }
+    if (error.statusCode === 415) {
+      return reply.code(415).send({
+        error: 'unsupported_media_type',
+        message: `a body of type ${request.headers['content-type'] ?? '(none given)'} is not accepted here; send application/json`,
+      });
+    }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({
         error: error.statusCode === 400 ? 'invalid_request' : (error.code ?? 'bad_request'),

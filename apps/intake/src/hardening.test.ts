@@ -134,6 +134,25 @@ describe('intake input limits', () => {
       payload: { ...valid, segmentId: 'x'.repeat(70_000) },
     });
     expect(response.statusCode).toBe(413);
+    expect(response.json()).toEqual({
+      error: 'payload_too_large',
+      message: "the request body is over this route's 65536 bytes",
+    });
+  });
+
+  it('refuses a body that is not JSON with 415, saying what to send', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/exports',
+      headers: { ...bearer, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'segmentId=everyone',
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toEqual({
+      error: 'unsupported_media_type',
+      message:
+        'a body of type application/x-www-form-urlencoded is not accepted here; send application/json',
+    });
   });
 });
 
