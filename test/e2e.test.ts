@@ -192,6 +192,28 @@ describe('fsx end to end, one process per stage', () => {
     expect(text).toContain('fsx_intake_process_resident_memory_bytes');
   });
 
+  it('removes the staged files of an export cancelled while it waited for ingest', async () => {
+    const [ingest] = system.workers.ingest;
+    await ingest?.stop();
+    const { json } = await http('POST', `${system.intakeUrl}/v1/exports`, {
+      segmentId: 'everyone',
+      type: 'events',
+      format: 'ndjson',
+      timeRange: { start: '2026-10-07T00:00:00Z', end: '2026-10-08T00:00:00Z' },
+    });
+    await waitForExport(system.intakeUrl, json.id, 30_000, ['ingest']);
+    const staging = path.join(system.dataDir, 'staging');
+    const staged = async () => (await readdir(staging)).filter((n) => n.startsWith(json.id));
+    expect((await staged()).sort()).toEqual([`${json.id}.ndjson`, `${json.id}.ndjson.gz`]);
+    expect((await http('DELETE', `${system.intakeUrl}/v1/exports/${json.id}`)).status).toBe(200);
+    // Its ingest job is gone with the cancel: nothing would ever load, or remove, those files.
+    await ingest?.start();
+    const deadline = Date.now() + 15_000;
+    while ((await staged()).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await staged()).toEqual([]);
+  }, 60_000);
+
   it('backfills a long range as one child export per day, and reports them as one', async () => {
     const { status, json } = await http('POST', `${system.intakeUrl}/v1/exports`, {
       segmentId: 'everyone',

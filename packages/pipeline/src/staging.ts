@@ -22,7 +22,7 @@ export class StagingStore {
    * (`remove`) removes the gzip beside it too.
    */
   textPathFor(exportId: string, format: string): string {
-    if (!/^[A-Za-z0-9-]+$/.test(exportId)) throw new Error(`unsafe export id ${exportId}`);
+    if (!EXPORT_ID.test(exportId)) throw new Error(`unsafe export id ${exportId}`);
     return path.join(this.dir, `${exportId}.${format}`);
   }
 
@@ -42,7 +42,30 @@ export class StagingStore {
       await rm(path.join(path.dirname(file), name), { force: true });
     }
   }
+
+  /**
+   * Removes every file of the exports `hasEnded` says are over, and returns their ids. Ingest
+   * removes what it loads, but an export cancelled or failed after its download, or a worker
+   * killed between completing an export and removing its files, leaves them behind, the text
+   * ten times the gzip. Files of an export `hasEnded` does not know are for it to keep.
+   */
+  async sweep(hasEnded: (exportId: string) => Promise<boolean>): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => []);
+    // Every file of an export is named `<export id>.…`.
+    const ids = new Set(names.map((name) => name.split('.', 1)[0] ?? ''));
+    const swept: string[] = [];
+    for (const exportId of ids) {
+      if (!EXPORT_ID.test(exportId) || !(await hasEnded(exportId))) continue;
+      for (const name of names.filter((n) => n.startsWith(`${exportId}.`)))
+        await rm(path.join(this.dir, name), { force: true });
+      swept.push(exportId);
+    }
+    return swept;
+  }
 }
+
+/** What an export id may be, so that one is safe in a file name. */
+const EXPORT_ID = /^[A-Za-z0-9-]+$/;
 
 export class GzipBombError extends Error {
   readonly code = 'pipeline.gzip_bomb';

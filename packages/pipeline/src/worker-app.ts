@@ -1,6 +1,7 @@
 import type { Stage } from '@fsx/queues';
 import { createPipelineRuntime } from './runtime.js';
 import { createScheduleWorker, ScheduleStore } from './schedules.js';
+import { sweepStagingEvery } from './staging-sweep.js';
 import { createStageWorker } from './worker.js';
 import { bootWorkerApp, serveUntilSignal, threadPoolShortfall } from './worker-lifecycle.js';
 
@@ -40,11 +41,19 @@ export async function runWorkerApp(
           { connection: runtime.workerConnection, prefix: config.redis.prefix },
         )
       : undefined;
+  // The stages that write staging clean up after exports that ended without reaching ingest's end.
+  const stopSweeps =
+    stage === 'download' || stage === 'ingest'
+      ? sweepStagingEvery(runtime.deps.staging, runtime.deps.store, logger)
+      : () => {};
   await serveUntilSignal(
     name,
     logger,
     scheduler ? [worker, scheduler] : [worker],
-    () => runtime.close(),
+    () => {
+      stopSweeps();
+      return runtime.close();
+    },
     {
       stage,
       concurrency: config.workers.concurrency,
