@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { type LaunchedSystem, launchSystem } from '@fsx/launcher';
 import { closeQueues, createRedis, createStageQueues } from '@fsx/queues';
@@ -192,7 +193,7 @@ describe('fsx end to end, one process per stage', () => {
     expect(text).toContain('fsx_intake_process_resident_memory_bytes');
   });
 
-  it('removes the staged files of an export cancelled while it waited for ingest', async () => {
+  it("removes the staged files of an export cancelled while it waited for ingest, and a dead load's spill", async () => {
     const [ingest] = system.workers.ingest;
     await ingest?.stop();
     const { json } = await http('POST', `${system.intakeUrl}/v1/exports`, {
@@ -207,11 +208,19 @@ describe('fsx end to end, one process per stage', () => {
     expect((await staged()).sort()).toEqual([`${json.id}.ndjson`, `${json.id}.ndjson.gz`]);
     expect((await http('DELETE', `${system.intakeUrl}/v1/exports/${json.id}`)).status).toBe(200);
     // Its ingest job is gone with the cancel: nothing would ever load, or remove, those files.
+    // Beside them, what a load's DuckDB killed mid-spill leaves (named by its dead process).
+    const dead = execFile('true');
+    await new Promise((resolve) => dead.once('exit', resolve));
+    const tmp = path.join(system.dataDir, 'tmp');
+    const spill = path.join(tmp, `duckdb-${dead.pid}@${os.hostname()}.abcdef`);
+    await mkdir(spill, { recursive: true });
+    await writeFile(path.join(spill, 'duckdb_temp_storage-0.tmp'), 'spilled rows');
     await ingest?.start();
     const deadline = Date.now() + 15_000;
-    while ((await staged()).length > 0 && Date.now() < deadline)
+    const left = async () => [...(await staged()), ...(await readdir(tmp))];
+    while ((await left()).length > 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
-    expect(await staged()).toEqual([]);
+    expect(await left()).toEqual([]);
   }, 60_000);
 
   it('backfills a long range as one child export per day, and reports them as one', async () => {

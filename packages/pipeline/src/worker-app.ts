@@ -1,7 +1,7 @@
 import type { Stage } from '@fsx/queues';
+import { startHousekeeping } from './housekeeping.js';
 import { createPipelineRuntime } from './runtime.js';
 import { createScheduleWorker, ScheduleStore } from './schedules.js';
-import { sweepStagingEvery } from './staging-sweep.js';
 import { createStageWorker } from './worker.js';
 import { bootWorkerApp, serveUntilSignal, threadPoolShortfall } from './worker-lifecycle.js';
 
@@ -41,17 +41,24 @@ export async function runWorkerApp(
           { connection: runtime.workerConnection, prefix: config.redis.prefix },
         )
       : undefined;
-  // The stages that write staging clean up after exports that ended without reaching ingest's end.
-  const stopSweeps =
+  // The stages that write to disk clean up after exports that ended, and loads that died, early.
+  const stopHousekeeping =
     stage === 'download' || stage === 'ingest'
-      ? sweepStagingEvery(runtime.deps.staging, runtime.deps.store, logger)
+      ? startHousekeeping(
+          {
+            staging: runtime.deps.staging,
+            store: runtime.deps.store,
+            ...(stage === 'ingest' ? { tempDir: config.storage.tempDir } : {}),
+          },
+          logger,
+        )
       : () => {};
   await serveUntilSignal(
     name,
     logger,
     scheduler ? [worker, scheduler] : [worker],
     () => {
-      stopSweeps();
+      stopHousekeeping();
       return runtime.close();
     },
     {

@@ -3,6 +3,7 @@ export type { EventRecord, EventStore } from './event-tables.js';
 export { createExportGunzip } from './export-text.js';
 export { type FilesFormat, FilesSink, type FilesSinkOptions } from './files-sink.js';
 export { PostgresSink, type PostgresSinkOptions } from './postgres-sink.js';
+export { SPILL_IDLE_MS, sweepAbandonedSpills } from './scratch-duckdb.js';
 export {
   type FileFormat,
   isSinkError,

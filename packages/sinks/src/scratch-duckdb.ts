@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -9,7 +9,8 @@ import { type DuckDbLoadOptions, duckdbLoadSettings } from './sql.js';
  * Past its memory limit DuckDB spills to `temp_directory`, which for an in-memory database is
  * `.tmp` under the working directory: a read-only one (`/app` in the Docker image) would fail
  * the load. So each instance spills into a folder of its own under `tempDir` (two instances in one
- * folder would share file names), removed afterwards.
+ * folder would share file names), removed afterwards, or by sweepAbandonedSpills when the process
+ * dies first.
  */
 export async function withScratchDuckDb<T>(
   options: DuckDbLoadOptions,
@@ -17,7 +18,8 @@ export async function withScratchDuckDb<T>(
 ): Promise<T> {
   const root = options.tempDir ?? os.tmpdir();
   await mkdir(root, { recursive: true });
-  const spill = await mkdtemp(path.join(root, 'duckdb-'));
+  // Named by process and host (`duckdb-<pid>@<host>.<six random>`) for sweepAbandonedSpills.
+  const spill = await mkdtemp(path.join(root, `${SPILL_PREFIX}${process.pid}@${os.hostname()}.`));
   try {
     const instance = await DuckDBInstance.create(':memory:', {
       ...duckdbLoadSettings(options),
@@ -33,4 +35,58 @@ export async function withScratchDuckDb<T>(
   } finally {
     await rm(spill, { recursive: true, force: true });
   }
+}
+
+const SPILL_PREFIX = 'duckdb-';
+
+/** A spill folder nothing has written to for this long belongs to no load. */
+export const SPILL_IDLE_MS = 24 * 3_600_000;
+
+/**
+ * Removes the spill folders under `tempDir` of loads whose process died (OOM-killed, SIGKILL)
+ * before removing them, and returns their names: a load's spill can be gigabytes. A folder of
+ * this host is abandoned when its process is gone; one of another host sharing the disk (or from
+ * before folders were named by host and process), when nothing in it has changed for `idleMs`.
+ */
+export async function sweepAbandonedSpills(
+  tempDir: string,
+  idleMs = SPILL_IDLE_MS,
+): Promise<string[]> {
+  const names = await readdir(tempDir).catch(() => []);
+  const swept: string[] = [];
+  for (const name of names.filter((n) => n.startsWith(SPILL_PREFIX))) {
+    const folder = path.join(tempDir, name);
+    const owner = /^duckdb-(\d+)@(.+)\.[^.]{6}$/.exec(name);
+    const abandoned =
+      owner?.[2] === os.hostname()
+        ? !isRunning(Number(owner[1]))
+        : Date.now() - (await lastWrite(folder)) > idleMs;
+    if (!abandoned) continue;
+    await rm(folder, { recursive: true, force: true });
+    swept.push(name);
+  }
+  return swept;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** When the folder or a file in it last changed (DuckDB writes its spill files flat). */
+async function lastWrite(folder: string): Promise<number> {
+  const names = await readdir(folder).catch(() => []);
+  const times = await Promise.all(
+    [folder, ...names.map((n) => path.join(folder, n))].map((p) =>
+      stat(p).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    ),
+  );
+  return Math.max(...times);
 }

@@ -5,12 +5,12 @@ import { createLogger } from '@fsx/logger';
 import { closeQueues, createStageQueues } from '@fsx/queues';
 import { eventually, useTestRedis } from '@fsx/testing';
 import { describe, expect, it } from 'vitest';
+import { startHousekeeping } from './housekeeping.js';
 import { cancelExport, ExportStore, StagingStore } from './index.js';
-import { sweepStagingEvery } from './staging-sweep.js';
 
 const redis = useTestRedis();
 
-describe('the staging sweep', () => {
+describe('housekeeping', () => {
   it("removes the files of exports that ended, and keeps running exports' and unknown ones'", async () => {
     const connection = redis.connect({ maxRetriesPerRequest: null });
     const store = new ExportStore(connection, redis.prefix);
@@ -47,9 +47,8 @@ describe('the staging sweep', () => {
     ];
     for (const name of files) await writeFile(path.join(dir, name), name);
 
-    const stop = sweepStagingEvery(
-      new StagingStore(dir),
-      store,
+    const stop = startHousekeeping(
+      { staging: new StagingStore(dir), store },
       createLogger({ name: 'sweep-test', level: 'silent' }),
       60_000,
     );
