@@ -66,11 +66,15 @@ describe('the scratch DuckDB the PostgreSQL and files sinks load through', () =>
     ])
       await utimes(p, twoDaysAgo, twoDaysAgo);
 
+    // What this process's pid left before a restart (a container's worker keeps its pid).
+    const earlierLife = `duckdb-${process.pid}@${os.hostname()}.a1b2c3`;
+    await mkdir(path.join(tempDir, earlierLife));
+
     // Swept while a load of this process has its own folder there.
     const swept = await withScratchDuckDb({ memoryLimit: '96MB', threads: 1, tempDir }, () =>
       sweepAbandonedSpills(tempDir),
     );
-    expect(swept.sort()).toEqual([String(left), idle].sort());
+    expect(swept.sort()).toEqual([String(left), idle, earlierLife].sort());
     expect(await readdir(tempDir)).toEqual([busy]);
   }, 60_000);
 });

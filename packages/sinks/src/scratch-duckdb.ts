@@ -1,8 +1,14 @@
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type DuckDbLoadOptions, duckdbLoadSettings } from './sql.js';
+
+const SPILL_PREFIX = 'duckdb-';
+
+/** This process's spill folders in use. */
+const liveSpills = new Set<string>();
 
 /**
  * Runs `work` on a fresh in-memory DuckDB, as the PostgreSQL and files sinks load through one.
@@ -18,9 +24,12 @@ export async function withScratchDuckDb<T>(
 ): Promise<T> {
   const root = options.tempDir ?? os.tmpdir();
   await mkdir(root, { recursive: true });
-  // Named by process and host (`duckdb-<pid>@<host>.<six random>`) for sweepAbandonedSpills.
-  const spill = await mkdtemp(path.join(root, `${SPILL_PREFIX}${process.pid}@${os.hostname()}.`));
+  // Named by process and host for sweepAbandonedSpills, and known live before it exists.
+  const name = `${SPILL_PREFIX}${process.pid}@${os.hostname()}.${randomBytes(3).toString('hex')}`;
+  const spill = path.join(root, name);
+  liveSpills.add(name);
   try {
+    await mkdir(spill);
     const instance = await DuckDBInstance.create(':memory:', {
       ...duckdbLoadSettings(options),
       temp_directory: spill,
@@ -34,10 +43,9 @@ export async function withScratchDuckDb<T>(
     }
   } finally {
     await rm(spill, { recursive: true, force: true });
+    liveSpills.delete(name);
   }
 }
-
-const SPILL_PREFIX = 'duckdb-';
 
 /** A spill folder nothing has written to for this long belongs to no load. */
 export const SPILL_IDLE_MS = 24 * 3_600_000;
@@ -45,8 +53,10 @@ export const SPILL_IDLE_MS = 24 * 3_600_000;
 /**
  * Removes the spill folders under `tempDir` of loads whose process died (OOM-killed, SIGKILL)
  * before removing them, and returns their names: a load's spill can be gigabytes. A folder of
- * this host is abandoned when its process is gone; one of another host sharing the disk (or from
- * before folders were named by host and process), when nothing in it has changed for `idleMs`.
+ * this host is abandoned when its process is gone, or when it has this process's pid and is
+ * not in use (a container restarted after an OOM kill runs its worker under the same pid); one
+ * of another host sharing the disk, or from before folders were named by host and process, when
+ * nothing in it has changed for `idleMs`, which also covers a pid another process has taken.
  */
 export async function sweepAbandonedSpills(
   tempDir: string,
@@ -57,10 +67,12 @@ export async function sweepAbandonedSpills(
   for (const name of names.filter((n) => n.startsWith(SPILL_PREFIX))) {
     const folder = path.join(tempDir, name);
     const owner = /^duckdb-(\d+)@(.+)\.[^.]{6}$/.exec(name);
+    const pid = Number(owner?.[1]);
     const abandoned =
-      owner?.[2] === os.hostname()
-        ? !isRunning(Number(owner[1]))
-        : Date.now() - (await lastWrite(folder)) > idleMs;
+      owner?.[2] === os.hostname() && pid === process.pid
+        ? !liveSpills.has(name)
+        : (owner?.[2] === os.hostname() && !isRunning(pid)) ||
+          Date.now() - (await lastWrite(folder)) > idleMs;
     if (!abandoned) continue;
     await rm(folder, { recursive: true, force: true });
     swept.push(name);
