@@ -388,8 +388,8 @@ describe('intake fuzzing', () => {
 });
 
 describe('intake main', () => {
-  /** Runs the intake's main until it exits, and returns its exit code and output. */
-  const runMain = async (env: Record<string, string>) => {
+  /** Runs the intake's main until it exits (or is stopped), and returns its exit code and output. */
+  const runMain = async (env: Record<string, string>, stopAfterMs?: number) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', path.join(import.meta.dirname, 'main.ts')],
@@ -398,7 +398,9 @@ describe('intake main', () => {
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
+    const stop = stopAfterMs ? setTimeout(() => child.kill('SIGTERM'), stopAfterMs) : undefined;
     const [code] = await once(child, 'exit');
+    clearTimeout(stop);
     return { code, output };
   };
 
@@ -407,6 +409,22 @@ describe('intake main', () => {
     expect(code).toBe(1);
     expect(output).toContain('Refusing to listen on 0.0.0.0 without INTAKE_API_TOKENS');
   });
+
+  it('says once, not twice a second per connection, that Redis cannot be reached', async () => {
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const { port } = closed.address() as AddressInfo;
+    closed.close();
+    const { output } = await runMain(
+      { HOST: '127.0.0.1', PORT: '0', REDIS_URL: `redis://127.0.0.1:${port}` },
+      6_000,
+    );
+    const problems = output.split('\n').filter((line) => line.includes('connection problem'));
+    // Each of its connections retries every 50–2,000 ms: 72 lines in these 6 s before.
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.length).toBeLessThanOrEqual(2);
+  }, 20_000);
 
   it('exits 1 naming the port when another process holds it', async () => {
     const holder = createServer();

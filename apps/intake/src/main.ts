@@ -6,7 +6,7 @@ import {
   secretValues,
 } from '@fsx/config';
 import { createDispatcher, FullStoryClient } from '@fsx/fullstory';
-import { createLogger } from '@fsx/logger';
+import { createLogger, everySoOften } from '@fsx/logger';
 import { availableSinks, createScheduleQueue, ExportStore, ScheduleStore } from '@fsx/pipeline';
 import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
 import { RateLimiter } from '@fsx/rate-limit';
@@ -30,9 +30,10 @@ const logger = createLogger({
   secrets: secretValues(config),
 });
 const redis = createRedis(config.redis.url, 'producer');
-redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection problem'));
+const connectionProblem = everySoOften(logger, 'warn');
+redis.on('error', (error) => connectionProblem({ err: error }, 'Redis connection problem'));
 const queues = createStageQueues(redis, config.redis.prefix, {
-  onError: (error, stage) => logger.warn({ err: error, stage }, 'queue connection problem'),
+  onError: (error, stage) => connectionProblem({ err: error, stage }, 'queue connection problem'),
 });
 if (!(await waitUntilReady(redis)))
   logger.warn({ redis: config.redis.url }, 'Redis not reachable yet; answering 503 until it is');

@@ -1,2 +1,3 @@
+export { everySoOften } from './every-so-often.js';
 export { type CreateLoggerOptions, createLogger, type Logger, REDACTED_PATHS } from './logger.js';
 export { SecretScrubber } from './secret-scrubber.js';

@@ -5,7 +5,7 @@ import {
   secretValues,
   threadPoolSizeFor,
 } from '@fsx/config';
-import { createLogger, type Logger } from '@fsx/logger';
+import { createLogger, everySoOften, type Logger } from '@fsx/logger';
 import type { Worker } from 'bullmq';
 
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -55,8 +55,9 @@ export async function serveUntilSignal(
   release: () => Promise<void>,
   readyDetails: Record<string, unknown> = {},
 ): Promise<void> {
+  const workerError = everySoOften(logger, 'error');
   for (const worker of workers)
-    worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
+    worker.on('error', (error) => workerError({ err: error, queue: worker.name }, 'worker error'));
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   logger.info(readyDetails, `${name} ready`);
   // Whatever LOG_LEVEL says, supervisors (pnpm start, the tests) wait for this line.
