@@ -24,6 +24,7 @@ function depsFor(url: string, prefix: string, overrides: Partial<IntakeDeps> = {
     apiTokens: [],
     prefix,
     rateLimitPerMinute: 10_000,
+    checkResponses: true,
     maxSpanDays: 92,
     ...overrides,
   };
@@ -260,6 +261,36 @@ describe('operations endpoints', () => {
       spec.paths['/v1/exports'].post.requestBody.content['application/json'].schema.properties
         .segmentId,
     ).toBeDefined();
+    // What each route answers is documented too, and checked: these tests run with
+    // checkResponses, so a response that strays from its schema fails them.
+    const created = spec.paths['/v1/exports'].post.responses;
+    expect(Object.keys(created).sort()).toEqual(
+      ['202', '400', '401', '413', '415', '422', '429', '503'].sort(),
+    );
+    expect(
+      Object.keys(created['202'].content['application/json'].schema.properties).sort(),
+    ).toEqual(['id', 'links', 'status']);
+    expect(created['400'].content['application/json'].schema.required).toEqual([
+      'error',
+      'message',
+    ]);
+    // Every route says what it answers on success, and with which body.
+    const operations = Object.entries(
+      spec.paths as Record<
+        string,
+        Record<string, { responses: Record<string, { content?: unknown }> }>
+      >,
+    ).flatMap(([route, methods]) =>
+      Object.entries(methods).map(([method, op]) => [`${method} ${route}`, op.responses] as const),
+    );
+    expect(operations.length).toBeGreaterThanOrEqual(14);
+    for (const [operation, responses] of operations) {
+      const success = Object.entries(responses).filter(([status]) => status.startsWith('2'));
+      expect(
+        success.map(([, r]) => r.content !== undefined),
+        operation,
+      ).toEqual([true]);
+    }
     expect((await app.inject({ url: '/docs' })).statusCode).toBeLessThan(400);
   });
 

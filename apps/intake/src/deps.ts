@@ -11,6 +11,11 @@ import type { Redis } from 'ioredis';
 
 /** What the intake needs; built once in main.ts (or a test) and passed in. */
 export interface IntakeDeps {
+  /**
+   * Check every response against the route's documented schema (http-responses.ts), failing
+   * it with a 500 when it differs: tests turn it on, so the OpenAPI document cannot drift.
+   */
+  checkResponses?: boolean;
   redis: Redis;
   store: ExportStore;
   queues: StageQueues;

@@ -80,6 +80,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
         message: `a body of type ${request.headers['content-type'] ?? '(none given)'} is not accepted here; send application/json`,
       });
     }
+    if (error.statusCode === 429) {
+      return reply.code(429).send({ error: 'rate_limited', message: error.message });
+    }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({
         error: error.statusCode === 400 ? 'invalid_request' : (error.code ?? 'bad_request'),

@@ -7,7 +7,7 @@ import { createScheduleQueue, ExportStore, ScheduleStore } from '@fsx/pipeline';
 import { closeQueues, createRedis, createStageQueues, waitUntilReady } from '@fsx/queues';
 import { createSendQueue, SendStore } from '@fsx/sends';
 import { useTestRedis } from '@fsx/testing';
-import { createWebhookQueue } from '@fsx/webhooks';
+import { createWebhookQueue, signFullStoryWebhook } from '@fsx/webhooks';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,7 @@ async function appWith(overrides: Partial<IntakeDeps>, prefix = redis.prefix) {
     apiTokens: [TOKEN],
     prefix,
     rateLimitPerMinute: 100_000,
+    checkResponses: true,
     maxSpanDays: 31,
     ...overrides,
   };
@@ -166,6 +167,12 @@ describe('intake rate limiting', () => {
       statuses.push((await app.inject({ url: '/v1/exports', headers: bearer })).statusCode);
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
+    const refused = await first.app.inject({ url: '/v1/exports', headers: bearer });
+    expect(refused.json()).toEqual({
+      error: 'rate_limited',
+      message: expect.stringMatching(/^Rate limit exceeded, retry in/),
+    });
+    expect(refused.headers['retry-after']).toBeDefined();
     expect((await first.app.inject({ url: '/health' })).statusCode).toBe(200);
     await first.close();
     await second.close();
@@ -350,6 +357,44 @@ describe('intake fuzzing', () => {
       { numRuns: 1000 },
     );
   }, 120_000);
+
+  it('answers schedules and webhooks in the shapes its API documents', async () => {
+    // checkResponses is on: a body that strays from the route's schema would be a 500.
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/schedules',
+      payload: { segmentId: 'everyone', type: 'events', format: 'ndjson', every: '1h' },
+    });
+    expect(created.statusCode).toBe(201);
+    const { id } = created.json();
+    expect((await app.inject({ url: `/v1/schedules/${id}` })).json()).toMatchObject({
+      id,
+      everyMs: 3_600_000,
+    });
+    expect(
+      (await app.inject({ url: '/v1/schedules' })).json().items.map((s: { id: string }) => s.id),
+    ).toContain(id);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/schedules/${id}` })).json()).toEqual({
+      deleted: true,
+    });
+
+    const body = JSON.stringify({ eventName: 'note.created', data: { id: 'n1' } });
+    const webhook = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/fullstory',
+      payload: body,
+      headers: {
+        'content-type': 'application/json',
+        'fullstory-signature': signFullStoryWebhook(
+          body,
+          'fuzz-secret-0123456789',
+          'o-1',
+          Math.floor(Date.now() / 1000),
+        ),
+      },
+    });
+    expect(webhook.json()).toEqual({ received: true, duplicate: false });
+  });
 
   it('never answers 5xx for random schedule bodies and webhook deliveries, and queues no unsigned webhook', async () => {
     const webhookJobs = async () =>

@@ -28,6 +28,7 @@ beforeAll(async () => {
     apiTokens: [],
     prefix: redis.prefix,
     rateLimitPerMinute: 10_000,
+    checkResponses: true,
     maxSpanDays: 92,
     sends: { store, queue: createSendQueue(connection, redis.prefix), gatherMs: 0 },
   };

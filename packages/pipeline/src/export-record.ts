@@ -1,7 +1,11 @@
+import { STAGES, type Stage } from '@fsx/queues';
 import { z } from 'zod';
 
 export const EXPORT_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type ExportState = (typeof EXPORT_STATES)[number];
+/** Where an export can be: a pipeline stage, or waiting for its windows as a backfill's parent. */
+export const EXPORT_STAGES = [...STAGES, 'backfill'] as const;
+export type ExportStage = Stage | 'backfill';
 export const TERMINAL_STATES: readonly ExportState[] = ['completed', 'failed', 'cancelled'];
 
 const timeRangeSchema = z.object({ start: z.string().optional(), end: z.string().optional() });
@@ -19,8 +23,8 @@ export type ExportSpec = z.infer<typeof exportSpecSchema>;
 export interface ExportRecord {
   id: string;
   state: ExportState;
-  /** The stage the export is in; absent (null in the API) once it ended. */
-  stage?: string | null;
+  /** The stage the export is in (`backfill` for a backfill's parent); absent (null in the API) once it ended. */
+  stage?: ExportStage | null;
   /** Hand-offs so far; the current stage job carries the same number. */
   step: number;
   spec: ExportSpec;

@@ -16,6 +16,7 @@ export {
   WaitSignal,
 } from './errors.js';
 export {
+  EXPORT_STAGES,
   EXPORT_STATES,
   type ExportRecord,
   type ExportSpec,

@@ -11,6 +11,7 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { IntakeDeps } from '../deps.js';
 import { assertCredential, HttpError } from '../errors.js';
+import { errorResponses, exportAccepted, exportList, exportViewSchema } from '../http-responses.js';
 import {
   createExportBodySchema,
   exportIdParams,
@@ -33,6 +34,7 @@ export const exportRoutes =
             'Validates, records and enqueues an export. A repeated Idempotency-Key returns the first export.',
           body: createExportBody,
           headers: idempotencyHeaders,
+          response: { 202: exportAccepted, ...errorResponses(400, 413, 415, 422) },
         },
       },
       async (request, reply) => {
@@ -80,7 +82,13 @@ export const exportRoutes =
 
     app.get(
       '/v1/exports/:id',
-      { schema: { summary: 'One export', params: exportIdParams } },
+      {
+        schema: {
+          summary: 'One export',
+          params: exportIdParams,
+          response: { 200: exportViewSchema, ...errorResponses(400, 404) },
+        },
+      },
       async (request) => {
         const record = await deps.store.get(request.params.id);
         if (!record) throw new HttpError(404, 'not_found', `export ${request.params.id} not found`);
@@ -90,7 +98,13 @@ export const exportRoutes =
 
     app.get(
       '/v1/exports',
-      { schema: { summary: 'Exports, newest first', querystring: listExportsQuery } },
+      {
+        schema: {
+          summary: 'Exports, newest first',
+          querystring: listExportsQuery,
+          response: { 200: exportList, ...errorResponses(400) },
+        },
+      },
       async (request) => {
         const { records, nextCursor } = await deps.store.list(request.query);
         return {
@@ -102,7 +116,13 @@ export const exportRoutes =
 
     app.delete(
       '/v1/exports/:id',
-      { schema: { summary: 'Cancel an export', params: exportIdParams } },
+      {
+        schema: {
+          summary: 'Cancel an export',
+          params: exportIdParams,
+          response: { 200: exportViewSchema, ...errorResponses(400, 404, 409) },
+        },
+      },
       async (request) => {
         const existing = await deps.store.get(request.params.id);
         if (!existing)

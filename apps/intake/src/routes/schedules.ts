@@ -11,6 +11,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IntakeDeps } from '../deps.js';
 import { assertCredential, HttpError } from '../errors.js';
+import { errorResponses, scheduleDeleted, scheduleList, scheduleView } from '../http-responses.js';
 import { exportFormat, exportType, timestamp } from '../http-schemas.js';
 
 const createScheduleBody = z.strictObject({
@@ -55,7 +56,13 @@ export const scheduleRoutes =
     };
     app.post(
       '/v1/schedules',
-      { schema: { summary: 'Create a recurring export', body: createScheduleBody } },
+      {
+        schema: {
+          summary: 'Create a recurring export',
+          body: createScheduleBody,
+          response: { 201: scheduleView, ...errorResponses(400, 404) },
+        },
+      },
       async (request, reply) => {
         const { store, queue } = access();
         const {
@@ -102,12 +109,27 @@ export const scheduleRoutes =
         return reply.code(201).send(schedule);
       },
     );
-    app.get('/v1/schedules', { schema: { summary: 'All schedules' } }, async () => ({
-      items: await access().store.list(),
-    }));
+    app.get(
+      '/v1/schedules',
+      {
+        schema: {
+          summary: 'All schedules',
+          response: { 200: scheduleList, ...errorResponses(404) },
+        },
+      },
+      async () => ({
+        items: await access().store.list(),
+      }),
+    );
     app.get(
       '/v1/schedules/:id',
-      { schema: { params: z.strictObject({ id: z.uuid() }) } },
+      {
+        schema: {
+          summary: 'One schedule',
+          params: z.strictObject({ id: z.uuid() }),
+          response: { 200: scheduleView, ...errorResponses(400, 404) },
+        },
+      },
       async (request) => {
         const schedule = await access().store.get(request.params.id);
         if (!schedule) throw new HttpError(404, 'not_found', 'schedule not found');
@@ -116,7 +138,13 @@ export const scheduleRoutes =
     );
     app.delete(
       '/v1/schedules/:id',
-      { schema: { params: z.strictObject({ id: z.uuid() }) } },
+      {
+        schema: {
+          summary: 'Remove a schedule',
+          params: z.strictObject({ id: z.uuid() }),
+          response: { 200: scheduleDeleted, ...errorResponses(400, 404) },
+        },
+      },
       async (request) => {
         const { store, queue } = access();
         await queue.removeJobScheduler(request.params.id);

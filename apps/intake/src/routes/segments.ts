@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { IntakeDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
+import { errorResponses, segmentList } from '../http-responses.js';
 
 const MAX_WAIT_MS = 15_000;
 
@@ -19,7 +20,13 @@ export const segmentRoutes =
     const query = z.strictObject({ credential: z.string().max(64).optional() });
     app.get(
       '/v1/segments',
-      { schema: { summary: 'List FullStory segments', querystring: query } },
+      {
+        schema: {
+          summary: 'List FullStory segments',
+          querystring: query,
+          response: { 200: segmentList, ...errorResponses(400, 502) },
+        },
+      },
       async (request) => {
         const { credential = DEFAULT_CREDENTIAL } = request.query as z.infer<typeof query>;
         const access = deps.fullstory?.(credential);

@@ -11,6 +11,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IntakeDeps } from '../deps.js';
 import { assertCredential, HttpError } from '../errors.js';
+import { errorResponses, sendAccepted, sendList, sendView } from '../http-responses.js';
 import { idempotencyHeaders, pageQuery } from '../http-schemas.js';
 
 // A back end's batch of up to 1,000 users or events; the global 64 KiB limit is for exports.
@@ -58,6 +59,7 @@ export const sendRoutes =
             body: sendBody(kind),
             headers: idempotencyHeaders,
             querystring: credentialQuery,
+            response: { 202: sendAccepted, ...errorResponses(400, 404, 413, 415, 422) },
           },
         },
         async (request, reply) => {
@@ -91,6 +93,7 @@ export const sendRoutes =
         schema: {
           summary: 'Sends, newest first (counts only; one send shows its failures)',
           querystring: listSendsQuery,
+          response: { 200: sendList, ...errorResponses(400, 404) },
         },
       },
       async (request) => {
@@ -108,6 +111,7 @@ export const sendRoutes =
         schema: {
           summary: 'What became of a send: items sent, failed (with reasons), pending',
           params: sendIdParams,
+          response: { 200: sendView, ...errorResponses(400, 404) },
         },
       },
       async (request) => {

@@ -3,6 +3,7 @@ import { enqueueWebhook, envelopeSchema, eventId, verifyFullStorySignature } fro
 import type { FastifyPluginAsync } from 'fastify';
 import type { IntakeDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
+import { errorResponses, webhookReceived } from '../http-responses.js';
 
 export const WEBHOOK_PATH = '/v1/webhooks/fullstory';
 
@@ -22,7 +23,14 @@ export const webhookRoutes =
 
     app.post(
       WEBHOOK_PATH,
-      { schema: { summary: 'Receive a FullStory webhook', hide: false } },
+      {
+        schema: {
+          summary: 'Receive a FullStory webhook',
+          description:
+            'Checked against Fullstory-Signature (FULLSTORY_WEBHOOK_SECRET), then queued for worker-webhook.',
+          response: { 200: webhookReceived, ...errorResponses(400, 404, 413) },
+        },
+      },
       async (request, reply) => {
         const webhooks = deps.webhooks;
         if (!webhooks)
