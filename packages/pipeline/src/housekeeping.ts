@@ -28,20 +28,30 @@ export function startHousekeeping(
     const record = await deps.store.get(exportId);
     return record !== undefined && ExportStore.isTerminal(record);
   };
-  const sweep = async () => {
+  // Each on its own: Redis down stops the staging sweep, not the spills' (which needs no Redis).
+  const attempt = async (what: string, sweep: () => Promise<void>) => {
     try {
+      await sweep();
+    } catch (error) {
+      logger.warn({ err: error }, `housekeeping: ${what} failed; the next round will try again`);
+    }
+  };
+  const sweep = async () => {
+    await attempt('the staging sweep', async () => {
       const exports = await deps.staging.sweep(hasEnded);
       if (exports.length > 0)
         logger.info(
           { exports: exports.length, exportIds: exports.slice(0, 20) },
           'removed staged files of ended exports',
         );
-      const spills = deps.tempDir ? await sweepAbandonedSpills(deps.tempDir) : [];
-      if (spills.length > 0)
-        logger.info({ folders: spills }, 'removed DuckDB spill folders of loads that died');
-    } catch (error) {
-      logger.warn({ err: error }, 'housekeeping failed; the next round will try again');
-    }
+    });
+    const { tempDir } = deps;
+    if (tempDir)
+      await attempt('the spill sweep', async () => {
+        const spills = await sweepAbandonedSpills(tempDir);
+        if (spills.length > 0)
+          logger.info({ folders: spills }, 'removed DuckDB spill folders of loads that died');
+      });
   };
   void sweep();
   const timer = setInterval(() => void sweep(), everyMs);
