@@ -1,4 +1,4 @@
-import { EXPORT_STAGES, EXPORT_STATES } from '@fsx/pipeline';
+import { EXPORT_STAGES, EXPORT_STATES, exportSpecSchema } from '@fsx/pipeline';
 import { SEND_KINDS, SEND_STATES } from '@fsx/sends';
 import { z } from 'zod';
 
@@ -43,16 +43,6 @@ export function errorResponses(...statuses: ErrorStatus[]) {
   );
 }
 
-const timeRange = z.strictObject({ start: z.string().optional(), end: z.string().optional() });
-
-const exportSpec = z.strictObject({
-  segmentId: z.string(),
-  type: z.enum(['events', 'individuals']),
-  format: z.enum(['json', 'ndjson', 'csv']),
-  timeRange: timeRange.optional(),
-  segmentTimeRange: timeRange.optional(),
-});
-
 export const exportAccepted = z.strictObject({
   id: z.string(),
   status: z.enum(EXPORT_STATES),
@@ -68,7 +58,7 @@ export const exportViewSchema = z.strictObject({
   rows: z.number().nullable(),
   rowsRejected: z.number().describe('rows kept in the quarantine, with the reason'),
   warning: nullableString,
-  spec: exportSpec,
+  spec: exportSpecSchema,
   credential: z.string().describe("the credential's name, never its key"),
   sink: z.string(),
   createdAt: z.string(),
@@ -92,7 +82,7 @@ export const exportViewSchema = z.strictObject({
       z.strictObject({
         id: z.string(),
         state: z.enum(EXPORT_STATES),
-        timeRange: timeRange.optional(),
+        timeRange: exportSpecSchema.shape.timeRange,
         rows: z.number().nullable(),
       }),
     )
@@ -109,7 +99,7 @@ export const exportList = z.strictObject({
 export const scheduleView = z.strictObject({
   id: z.string(),
   kind: z.enum(['segment', 'bundles']),
-  spec: exportSpec.omit({ timeRange: true }),
+  spec: exportSpecSchema.omit({ timeRange: true }),
   credential: z.string(),
   sink: z.string(),
   everyMs: z.number(),
